@@ -1,0 +1,3 @@
+from edgeemo.cli import main
+
+main()

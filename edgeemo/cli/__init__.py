@@ -1,0 +1,57 @@
+"""The ``edgeemo`` command: wires the per-command Typer apps and maps errors to one line."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from edgeemo import __version__
+from edgeemo.cli import models as models_cmd
+from edgeemo.cli import profile as profile_cmd
+
+app = typer.Typer(
+    name="edgeemo",
+    help="Make trained facial-emotion models run well on edge devices: profile, convert, quantize, bench, deploy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("models")(models_cmd.models)
+app.command("profile")(profile_cmd.profile)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"edgeemo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """edgeemo: facial-emotion models for retail kiosks and Raspberry Pi."""
+
+
+def main() -> None:
+    """Console entry point: project errors become one line on stderr and exit code 2."""
+    from edgeemo.errors import EdgeemoError
+
+    debug = bool(os.environ.get("EDGEEMO_DEBUG"))
+    try:
+        app()  # standalone: Typer reports usage errors itself (exit 2)
+    except EdgeemoError as exc:
+        if debug:
+            raise
+        print(f"edgeemo: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("edgeemo: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # a bug: still one line, the traceback under EDGEEMO_DEBUG=1
+        if debug:
+            raise
+        print(f"edgeemo: internal error: {type(exc).__name__}: {exc} (set EDGEEMO_DEBUG=1 for the traceback)", file=sys.stderr)
+        sys.exit(1)

@@ -1,0 +1,38 @@
+"""``edgeemo models``: the zoo, with cost and attached weights."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from edgeemo.cli.common import JsonOpt, console, human, print_json
+
+
+def models(
+    pattern: Annotated[str, typer.Argument(help="Glob over zoo names, e.g. 'resnet*'.")] = "*",
+    json_out: JsonOpt = False,
+) -> None:
+    """List the zoo models: input, classes, MACC, params and whether trained weights are attached."""
+    from edgeemo.zoo import zoo_entries
+
+    entries = zoo_entries(pattern)
+    if json_out:
+        print_json([e.to_dict() for e in entries])
+        return
+    table = Table(title="edgeemo model zoo")
+    for col in ("name", "input", "order", "classes", "MACC", "params", "budget", "weights"):
+        table.add_column(col, justify="right" if col in ("MACC", "params", "budget") else "left")
+    for e in entries:
+        table.add_row(
+            e.name,
+            "x".join(map(str, e.input_shape)),
+            e.channel_order,
+            f"{len(e.labels)}: {','.join(e.labels)}",
+            human(e.macc),
+            human(e.params),
+            f"{e.budget_fraction:.0%}",
+            e.weights or "[dim]none (random init)[/dim]",
+        )
+    console.print(table)

@@ -1,0 +1,42 @@
+"""``edgeemo profile``: per-layer MACC/params and totals against the retail-0003 budget."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from edgeemo.cli.common import InputShapeOpt, JsonOpt, console, human, print_json
+from edgeemo.reference import REFERENCE_NAME
+
+
+def profile(
+    model: Annotated[str, typer.Argument(help="Zoo name, or a .onnx/.xml/.tflite/.pt/.pt2/.keras/.h5 file or SavedModel folder.")],
+    input_shape: InputShapeOpt = None,
+    all_layers: Annotated[bool, typer.Option("--all-layers", help="List every op, not only those with MACC or params.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Count MACC, parameters and activations per layer, and compare with the 62.99M MACC budget."""
+    from edgeemo.profile import profile as run_profile
+    from edgeemo.source import parse_shape
+
+    result = run_profile(model, parse_shape(input_shape))
+    if json_out:
+        print_json(result.to_dict())
+        return
+    table = Table(title=f"{model}  input {'x'.join(map(str, result.input_shape))}", show_lines=False)
+    for col, justify in (("layer", "left"), ("op", "left"), ("output", "left"), ("MACC", "right"), ("params", "right")):
+        table.add_column(col, justify=justify)
+    for layer in result.layers:
+        if all_layers or layer.macc or layer.params:
+            table.add_row(layer.name, layer.op, "x".join(map(str, layer.output_shape)), f"{layer.macc:,}", f"{layer.params:,}")
+    console.print(table)
+    verdict = "[green]within budget[/green]" if result.within_budget else "[red]OVER budget[/red]"
+    console.print(
+        f"MACC {result.macc:,} ({human(result.macc)})  params {result.params:,} ({human(result.params)})  "
+        f"activations {result.activations:,}  weights {human(result.weight_bytes, 'B')}"
+    )
+    console.print(
+        f"{result.budget_fraction:.1%} of the {human(result.budget_macc)} MACC budget ({REFERENCE_NAME}): {verdict}"
+    )

@@ -1,0 +1,70 @@
+"""The model zoo: ``@register_model`` factories, each with its ModelSpec, and attached weights."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+from edgeemo.errors import ModelLoadError, UnknownModelError
+from edgeemo.models.spec import ModelSpec
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def zoo_dir() -> Path:
+    """Folder that holds the zoo's weights (``<name>.pt``) and model cards (``<name>.json``)."""
+    env = os.environ.get("EDGEEMO_ZOO_DIR")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
+
+
+def register_model(spec: ModelSpec) -> Callable[[Callable], Callable]:
+    """Register a factory ``fn(num_classes, in_channels) -> nn.Module`` under ``spec.name``."""
+
+    def wrap(fn: Callable) -> Callable:
+        if spec.name in _REGISTRY:
+            raise ValueError(f"model {spec.name!r} registered twice")
+        _REGISTRY[spec.name] = replace(spec, factory=fn)
+        return fn
+
+    return wrap
+
+
+def list_models(pattern: str = "*") -> list[str]:
+    """Zoo names matching a glob pattern, in registration order."""
+    return [n for n in _REGISTRY if fnmatch.fnmatch(n, pattern)]
+
+
+def get_spec(name: str) -> ModelSpec:
+    """The spec of a zoo model; UnknownModelError names the known ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UnknownModelError(
+            f"unknown model {name!r}: not a file and not in the zoo ({', '.join(_REGISTRY)})"
+        ) from None
+
+
+def weights_path(name: str) -> Path | None:
+    """The trained weights attached to a zoo model, or None while it has none."""
+    path = zoo_dir() / f"{name}.pt"
+    return path if path.is_file() else None
+
+
+def create_model(name: str, pretrained: bool = True):
+    """Build a zoo model in eval mode, with its attached weights when it has them."""
+    import torch
+
+    spec = get_spec(name)
+    model = spec.factory(num_classes=spec.num_classes, in_channels=spec.channels)
+    path = weights_path(name) if pretrained else None
+    if path is not None:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as exc:
+            raise ModelLoadError(f"{path}: weights do not fit {name}: {exc}".splitlines()[0]) from None
+    return model.eval()

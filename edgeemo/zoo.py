@@ -1,0 +1,58 @@
+"""Zoo listing: each registered model with its spec, cost and attached weights."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from edgeemo.models import get_spec, list_models, weights_path, zoo_dir
+from edgeemo.reference import REFERENCE_MACC
+
+
+@dataclass
+class ZooEntry:
+    name: str
+    description: str
+    input_shape: list[int]
+    channel_order: str
+    labels: list[str]
+    macc: int
+    params: int
+    weights: str | None
+    metrics: dict | None
+
+    @property
+    def budget_fraction(self) -> float:
+        return self.macc / REFERENCE_MACC
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["budget_fraction"] = self.budget_fraction
+        return d
+
+
+def zoo_entries(pattern: str = "*") -> list[ZooEntry]:
+    """Profile every zoo model matching ``pattern``."""
+    from edgeemo.profile import profile
+
+    entries = []
+    for name in list_models(pattern):
+        spec = get_spec(name)
+        cost = profile(name)
+        weights = weights_path(name)
+        card = zoo_dir() / f"{name}.json"
+        metrics = json.loads(card.read_text()).get("validation") if card.is_file() else None
+        entries.append(
+            ZooEntry(
+                name=name,
+                description=spec.description,
+                input_shape=list(spec.input_shape()),
+                channel_order=spec.channel_order,
+                labels=list(spec.labels),
+                macc=cost.macc,
+                params=cost.params,
+                weights=str(weights) if weights else None,
+                metrics=metrics,
+            )
+        )
+    return entries

@@ -1,0 +1,57 @@
+"""Shared fixtures: the shared dataset path, a CLI runner that runs the real console entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data" / "facial_expressions"
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self):
+        return json.loads(self.stdout)
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> CliResult:
+    """Run ``python -m edgeemo ARGS`` in a subprocess, as a user would."""
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+    env.pop("EDGEEMO_DEBUG", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "edgeemo", *args], capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=timeout
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "legend.csv").is_file():
+        pytest.skip(f"shared dataset not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def assert_one_line_error(result: CliResult, *fragments: str) -> None:
+    """A user error: non-zero exit, one line on stderr, no traceback."""
+    assert result.code != 0, result
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

@@ -1,0 +1,75 @@
+"""The zoo: every entry builds, runs, and carries its preprocessing facts."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from edgeemo.models import RETAIL_LABELS, create_model, get_spec, list_models
+from edgeemo.profile import profile
+
+ZOO = list_models()
+
+
+def test_zoo_has_the_required_entries():
+    for name in ("emonet-resnet10", "mini-xception", "resnet18", "se-resnet18", "mobilenetv2", "emolite"):
+        assert name in ZOO
+
+
+@pytest.mark.parametrize("name", ZOO)
+def test_zoo_model_runs_and_outputs_probabilities(name):
+    spec = get_spec(name)
+    model = create_model(name)
+    x = torch.rand(spec.input_shape(2)) * 255
+    x = (x - torch.tensor(spec.mean).view(1, -1, 1, 1)) / torch.tensor(spec.scale).view(1, -1, 1, 1)
+    with torch.no_grad():
+        y = model(x)
+    assert y.shape == (2, spec.num_classes)
+    np.testing.assert_allclose(y.sum(1).numpy(), 1.0, rtol=1e-5)
+    assert len(spec.mean) == len(spec.scale) == spec.channels
+
+
+def test_emonet_matches_retail_0003_facts():
+    spec = get_spec("emonet-resnet10")
+    assert spec.input_shape() == (1, 3, 64, 64)
+    assert spec.channel_order == "bgr" and spec.labels == RETAIL_LABELS
+    model = create_model("emonet-resnet10")
+    assert sum(p.numel() for p in model.parameters()) == 2_482_507
+
+
+def test_compact_model_is_within_a_quarter_of_the_budget():
+    assert profile("emolite").macc <= 16_000_000
+
+
+def test_models_json_lists_every_entry_with_cost(cli):
+    result = cli("models", "--json")
+    assert result.code == 0, result.stderr
+    entries = {e["name"]: e for e in result.json()}
+    assert set(entries) == set(ZOO)
+    for entry in entries.values():
+        assert {"name", "input_shape", "labels", "macc", "params", "weights"} <= set(entry)
+        assert entry["macc"] > 0 and entry["params"] > 0
+    assert entries["emonet-resnet10"]["params"] == 2_482_507
+
+
+def test_models_table_lists_every_entry(cli):
+    result = cli("models")
+    assert result.code == 0
+    for name in ZOO:
+        assert name in result.stdout
+
+
+def test_registry_attaches_weights_from_the_zoo_dir(tmp_path, monkeypatch):
+    model = create_model("emolite", pretrained=False)
+    state = {k: (v + 0.5).half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    torch.save(state, tmp_path / "emolite.pt")
+    (tmp_path / "emolite.json").write_text(json.dumps({"validation": {"macro_recall": 0.5}}))
+    monkeypatch.setenv("EDGEEMO_ZOO_DIR", str(tmp_path))
+    loaded = create_model("emolite")
+    first = next(iter(state))
+    torch.testing.assert_close(loaded.state_dict()[first], state[first].float())
+    from edgeemo.zoo import zoo_entries
+
+    entry = zoo_entries("emolite")[0]
+    assert entry.weights == str(tmp_path / "emolite.pt") and entry.metrics == {"macro_recall": 0.5}
