@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from edgeemo.errors import MissingDependencyError, ModelLoadError
@@ -10,13 +9,16 @@ from edgeemo.errors import MissingDependencyError, ModelLoadError
 
 def load_keras(path: str | Path):
     """Load a .keras/.h5 model with ``safe_mode=True`` (no arbitrary code from the file)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from edgeemo.quiet import quiet_native
+
     try:
-        import keras
+        with quiet_native():
+            import keras
     except ImportError:
         raise MissingDependencyError("Keras models need TensorFlow: pip install 'edgeemo[tf]'") from None
     try:
-        return keras.saving.load_model(str(path), compile=False, safe_mode=True)
+        with quiet_native():
+            return keras.saving.load_model(str(path), compile=False, safe_mode=True)
     except Exception as exc:
         raise ModelLoadError(f"{path}: cannot load as a Keras model: {str(exc).strip().splitlines()[0][:300]}") from None
 

@@ -108,7 +108,7 @@ def test_profile_table_shows_totals_and_verdict(cli):
         ("t.xml", b"this is not xml at all", "cannot read as openvino"),
         ("x.weird", b"x", "unknown model format"),
         ("empty.tflite", b"", "empty"),
-        ("junk.tflite", b"not a flatbuffer" * 10, "cannot read as tflite"),
+        ("junk.tflite", b"not a flatbuffer" * 10, "not a TFLite flatbuffer"),
     ],
 )
 def test_bad_files_give_one_line(cli, tmp_path, name, content, fragment):

@@ -7,7 +7,10 @@ import sys
 
 import typer
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
+
 from edgeemo import __version__
+from edgeemo.cli import convert as convert_cmd
 from edgeemo.cli import models as models_cmd
 from edgeemo.cli import profile as profile_cmd
 
@@ -20,6 +23,7 @@ app = typer.Typer(
 )
 app.command("models")(models_cmd.models)
 app.command("profile")(profile_cmd.profile)
+app.command("convert")(convert_cmd.convert)
 
 
 def _version(value: bool) -> None:

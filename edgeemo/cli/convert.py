@@ -1,0 +1,106 @@
+"""``edgeemo convert``: a trained model -> verified ONNX, OpenVINO IR and TFLite artifacts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from edgeemo.cli.common import InputShapeOpt, JsonOpt, console, err_console, human, print_json
+
+
+def _floats(text: str | None, flag: str) -> list[float] | None:
+    if not text:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        from edgeemo.errors import EdgeemoError
+
+        raise EdgeemoError(f"{flag} {text!r}: expected numbers like 127.5 or 103.9,116.8,123.7") from None
+
+
+def convert(
+    src: Annotated[str, typer.Argument(help="Zoo name, TorchScript .pt, ExportedProgram .pt2, checkpoint (with --arch), .keras/.h5, or .onnx.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output folder.")] = "runs/convert",
+    to: Annotated[str, typer.Option("--to", help="Comma-separated formats: onnx, openvino, tflite.")] = "onnx,openvino,tflite",
+    fp16: Annotated[bool, typer.Option("--fp16", help="Also write FP16 variants (IR with compressed weights, TFLite float16).")] = False,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Static batch size of the artifacts.")] = 1,
+    data: Annotated[str | None, typer.Option("--data", help="Dataset folder: verify on real faces instead of synthetic inputs.")] = None,
+    arch: Annotated[str | None, typer.Option("--arch", help="Architecture for a checkpoint: package.module:Class or path/file.py:Class.")] = None,
+    arch_kwargs: Annotated[str | None, typer.Option("--arch-kwargs", help="Constructor arguments: key=value,...")] = None,
+    weights: Annotated[str | None, typer.Option("--weights", help="Checkpoint for --arch (else SRC is the checkpoint).")] = None,
+    state_key: Annotated[str | None, typer.Option("--state-key", help="Key of the state dict inside the checkpoint.")] = None,
+    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help="Allow full unpickling (runs code from the file).")] = False,
+    input_shape: InputShapeOpt = None,
+    channel_order: Annotated[str | None, typer.Option("--channel-order", help="gray, bgr or rgb.")] = None,
+    mean: Annotated[str | None, typer.Option("--mean", help="Per-channel mean subtracted from 0..255 pixels.")] = None,
+    scale: Annotated[str | None, typer.Option("--scale", help="Per-channel divisor after the mean.")] = None,
+    labels: Annotated[str | None, typer.Option("--labels", help="Class names in output order, comma-separated.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Convert a trained model to ONNX, OpenVINO IR (static shape) and TFLite (NHWC); verify each against the source."""
+    from edgeemo.errors import EdgeemoError
+    from edgeemo.export.convert import FORMATS, convert as run_convert
+    from edgeemo.export.sources import Overrides, load_source, parse_kwargs
+    from edgeemo.source import parse_shape
+
+    formats = tuple(f.strip().lower() for f in to.split(",") if f.strip())
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise EdgeemoError(f"--to {to!r}: unknown format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
+    if channel_order and channel_order not in ("gray", "bgr", "rgb"):
+        raise EdgeemoError(f"--channel-order {channel_order!r}: gray, bgr or rgb")
+    overrides = Overrides(
+        input_shape=parse_shape(input_shape),
+        channel_order=channel_order,
+        mean=_floats(mean, "--mean"),
+        scale=_floats(scale, "--scale"),
+        labels=[v.strip() for v in labels.split(",")] if labels else None,
+    )
+    if arch and not weights:
+        weights = src
+    with err_console.status("loading the source model...") if not json_out else _null():
+        source = load_source(weights if arch else src, overrides, arch, parse_kwargs(arch_kwargs), state_key, trust_checkpoint)
+    status = err_console.status("converting...")
+    if not json_out:
+        status.start()
+    try:
+        result = run_convert(source, out, formats, fp16, batch, data,
+                             on_step=lambda step: status.update(f"converting: {step} (write + verify)"))
+    finally:
+        status.stop()
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        table = Table(title=f"{src} -> {out}  (verified on {result.n_inputs} {result.inputs} inputs)")
+        for col in ("format", "prec", "path", "size", "s", "max diff", "top-1", "status"):
+            table.add_column(col, justify="right" if col in ("size", "s", "max diff", "top-1") else "left", overflow="fold")
+        for a in result.artifacts:
+            table.add_row(
+                a.format, a.precision, _relative(a.path, out), human(a.bytes, "B") if a.bytes else "-", f"{a.seconds:.1f}",
+                f"{a.max_abs_diff:.2e}" if a.max_abs_diff is not None else "-",
+                f"{a.top1_agreement:.1%}" if a.top1_agreement is not None else "-",
+                "[green]verified[/green]" if a.passed else "[red]FAILED[/red]",
+            )
+        console.print(table)
+        cost = f"MACC {human(result.macc)}  params {human(result.params)}  " if result.macc else ""
+        console.print(f"{cost}total {result.seconds:.1f}s  card: {out}/model.json  report: {out}/convert.json")
+    if result.failed:
+        worst = result.failed[0]
+        raise EdgeemoError(worst.error or f"{worst.format} {worst.precision} failed")
+
+
+def _relative(path: str | None, out: str) -> str:
+    from pathlib import Path
+
+    return str(Path(path).relative_to(out)) if path else "-"
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

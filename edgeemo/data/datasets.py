@@ -1,0 +1,174 @@
+"""Dataset layouts (legend.csv + images/, class folders, FER2013 CSV) read into one labeled stream."""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgeemo.errors import EdgeemoError
+
+_ALIASES = {
+    "happiness": "happy",
+    "joy": "happy",
+    "sadness": "sad",
+    "angry": "anger",
+    "surprised": "surprise",
+    "fearful": "fear",
+    "disgusted": "disgust",
+    "neutrality": "neutral",
+    "contemptuous": "contempt",
+}
+FER2013_CLASSES = ("anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".tif", ".tiff"}
+
+
+class DatasetError(EdgeemoError):
+    """A dataset that cannot be read or has nothing usable."""
+
+
+def normalize_label(label: str) -> str:
+    """'HAPPINESS' -> 'happy', 'Angry' -> 'anger'."""
+    key = label.strip().lower()
+    return _ALIASES.get(key, key)
+
+
+@dataclass(frozen=True)
+class Sample:
+    label: str
+    path: Path | None = None
+    pixels: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> str:
+        return str(self.path) if self.path is not None else f"pixels:{hash(self.pixels.tobytes())}"
+
+    def load(self) -> np.ndarray | None:
+        """The image as OpenCV reads it (gray HxW or BGR HxWx3), or None when unreadable."""
+        if self.pixels is not None:
+            return self.pixels
+        try:
+            if self.path.stat().st_size == 0:
+                return None
+        except OSError:
+            return None
+        return cv2.imread(str(self.path), cv2.IMREAD_UNCHANGED)
+
+
+@dataclass
+class Dataset:
+    root: Path
+    layout: str
+    samples: list[Sample]
+    skipped: dict[str, int] = field(default_factory=dict)  # label -> count not in the model's label set
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(s.label for s in self.samples))
+
+    def restrict(self, labels: tuple[str, ...] | list[str]) -> "Dataset":
+        """Keep samples whose label the model has; count the rest as skipped, never fold them."""
+        keep = [s for s in self.samples if s.label in labels]
+        skipped = Counter(s.label for s in self.samples if s.label not in labels)
+        if not keep:
+            raise DatasetError(
+                f"{self.root}: none of the labels {sorted(self.counts())} is one the model knows ({', '.join(labels)})"
+            )
+        return Dataset(self.root, self.layout, keep, dict(skipped))
+
+    def split(self, part: str, fraction: float = 0.2, seed: int = 0) -> "Dataset":
+        """Deterministic stratified split: 'train' and 'val' never share a sample."""
+        if part not in ("train", "val", "all"):
+            raise DatasetError(f"unknown split {part!r}: train, val or all")
+        if part == "all":
+            return self
+        by_label: dict[str, list[Sample]] = {}
+        for s in sorted(self.samples, key=lambda s: s.key):
+            by_label.setdefault(s.label, []).append(s)
+        chosen: list[Sample] = []
+        for label, items in sorted(by_label.items()):
+            random.Random(f"{seed}:{label}").shuffle(items)
+            n_val = max(1, round(len(items) * fraction)) if len(items) > 1 else 0
+            chosen += items[:n_val] if part == "val" else items[n_val:]
+        return Dataset(self.root, self.layout, chosen, dict(self.skipped))
+
+    def take(self, n: int, seed: int = 0) -> list[Sample]:
+        """Up to n samples, spread over the labels (round-robin over a seeded shuffle)."""
+        by_label: dict[str, list[Sample]] = {}
+        for s in sorted(self.samples, key=lambda s: s.key):
+            by_label.setdefault(s.label, []).append(s)
+        for label, items in by_label.items():
+            random.Random(f"{seed}:{label}").shuffle(items)
+        out: list[Sample] = []
+        queues = [by_label[k] for k in sorted(by_label)]
+        while len(out) < n and any(queues):
+            for q in queues:
+                if q and len(out) < n:
+                    out.append(q.pop())
+        return out
+
+
+def load_dataset(root: str | Path) -> Dataset:
+    """Read legend.csv + images/, class folders, or a FER2013 CSV; labels normalised."""
+    root = Path(root)
+    if not root.exists():
+        raise DatasetError(f"no such dataset: {root}")
+    if root.is_file():
+        return _fer2013_csv(root)
+    if (root / "legend.csv").is_file():
+        return _legend_csv(root)
+    csvs = sorted(root.glob("*.csv"))
+    if len(csvs) == 1 and not any(p.is_dir() for p in root.iterdir()):
+        return _fer2013_csv(csvs[0])
+    return _class_folders(root)
+
+
+def _legend_csv(root: Path) -> Dataset:
+    images = root / "images"
+    with open(root / "legend.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = {"image", "emotion"} - set(reader.fieldnames or [])
+        if missing:
+            raise DatasetError(f"{root / 'legend.csv'}: missing column(s) {', '.join(sorted(missing))}")
+        rows = [(row["image"].strip(), normalize_label(row["emotion"])) for row in reader if row["image"].strip()]
+    first: dict[str, str] = {}
+    for image, label in rows:  # a few images are listed twice; the first row wins
+        first.setdefault(image, label)
+    samples = [Sample(label, images / image) for image, label in first.items()]
+    if not samples:
+        raise DatasetError(f"{root / 'legend.csv'} lists no images")
+    return Dataset(root, "legend.csv", samples)
+
+
+def _class_folders(root: Path) -> Dataset:
+    samples = [
+        Sample(normalize_label(folder.name), path)
+        for folder in sorted(p for p in root.iterdir() if p.is_dir())
+        for path in sorted(folder.iterdir())
+        if path.suffix.lower() in IMAGE_SUFFIXES
+    ]
+    if not samples:
+        raise DatasetError(f"{root}: no images found (expected legend.csv + images/, <label>/*.jpg folders, or a FER2013 CSV)")
+    return Dataset(root, "class-folders", samples)
+
+
+def _fer2013_csv(path: Path) -> Dataset:
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = {"emotion", "pixels"} - set(reader.fieldnames or [])
+        if missing:
+            raise DatasetError(f"{path}: missing column(s) {', '.join(sorted(missing))} (FER2013 CSV: emotion,pixels,Usage)")
+        samples = []
+        for row in reader:
+            values = np.array(row["pixels"].split(), dtype=np.uint8)
+            side = int(round(len(values) ** 0.5))
+            if side * side != len(values) or not row["emotion"].strip().isdigit():
+                continue
+            samples.append(Sample(FER2013_CLASSES[int(row["emotion"])], pixels=values.reshape(side, side)))
+    if not samples:
+        raise DatasetError(f"{path}: no usable rows")
+    return Dataset(path, "fer2013-csv", samples)

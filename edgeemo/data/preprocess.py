@@ -1,0 +1,64 @@
+"""Image -> network input, from the facts in a ModelSpec. The only place preprocessing happens."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from edgeemo.models.spec import ModelSpec
+
+
+def _to_channels(image: np.ndarray, order: str) -> np.ndarray:
+    """An OpenCV image (gray HxW, or BGR HxWx3) in the spec's channel order, HxWxC."""
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if order == "gray":
+        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        return gray[:, :, None]
+    bgr = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
+    return bgr[:, :, ::-1] if order == "rgb" else bgr
+
+
+def resize(image: np.ndarray, size: tuple[int, int], policy: str) -> np.ndarray:
+    """Resize HxWxC to ``size`` (h, w): squash (plain), letterbox (keep aspect, pad) or crop (keep aspect, centre crop)."""
+    h, w = image.shape[:2]
+    th, tw = size
+    interp = cv2.INTER_AREA if h > th or w > tw else cv2.INTER_LINEAR
+    if policy == "squash":
+        out = cv2.resize(image, (tw, th), interpolation=interp)
+    elif policy == "crop":
+        scale = max(th / h, tw / w)
+        ch, cw = min(h, round(th / scale)), min(w, round(tw / scale))
+        y, x = (h - ch) // 2, (w - cw) // 2
+        out = cv2.resize(image[y : y + ch, x : x + cw], (tw, th), interpolation=interp)
+    elif policy == "letterbox":
+        scale = min(th / h, tw / w)
+        nh, nw = max(1, round(h * scale)), max(1, round(w * scale))
+        inner = cv2.resize(image, (nw, nh), interpolation=interp)
+        out = np.zeros((th, tw) + image.shape[2:], dtype=image.dtype)
+        y, x = (th - nh) // 2, (tw - nw) // 2
+        out[y : y + nh, x : x + nw] = inner.reshape(nh, nw, *image.shape[2:])
+    else:
+        raise ValueError(f"unknown resize policy {policy!r}: squash, letterbox or crop")
+    return out.reshape(th, tw, image.shape[2])
+
+
+def preprocess(image: np.ndarray, spec: ModelSpec, resize_policy: str | None = None) -> np.ndarray:
+    """One OpenCV image -> float32 tensor (C,H,W or H,W,C per ``spec.layout``), ``(pixel - mean) / scale``."""
+    pixels = resize(_to_channels(image, spec.channel_order), spec.input_size, resize_policy or spec.resize)
+    x = (pixels.astype(np.float32) - np.asarray(spec.mean, np.float32)) / np.asarray(spec.scale, np.float32)
+    return x if spec.layout == "NHWC" else np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def preprocess_batch(images: list[np.ndarray], spec: ModelSpec, resize_policy: str | None = None) -> np.ndarray:
+    return np.stack([preprocess(im, spec, resize_policy) for im in images])
+
+
+def synthetic_batch(spec: ModelSpec, n: int, seed: int = 0) -> np.ndarray:
+    """Deterministic random 'pixels' 0..255 through the spec's normalisation (the no-data stand-in)."""
+    rng = np.random.default_rng(seed)
+    h, w = spec.input_size
+    images = [rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8) for _ in range(n)]
+    if spec.channel_order == "gray":
+        images = [im[:, :, 0] for im in images]
+    return preprocess_batch(images, spec)

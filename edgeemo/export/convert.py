@@ -1,0 +1,244 @@
+"""convert: a source model -> ONNX, OpenVINO IR and TFLite, each verified against the source."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgeemo.errors import EdgeemoError
+from edgeemo.export.sources import SourceModel
+from edgeemo.export.validate import compare, is_probability
+from edgeemo.fsutil import atomic_path
+
+FORMATS = ("onnx", "openvino", "tflite")
+N_INPUTS = 32
+
+
+class VerificationError(EdgeemoError):
+    """An artifact whose outputs drifted from the source's."""
+
+
+@dataclass
+class Artifact:
+    format: str
+    precision: str
+    path: str | None
+    bytes: int = 0
+    seconds: float = 0.0
+    max_abs_diff: float | None = None
+    top1_agreement: float | None = None
+    tolerance: float | None = None
+    layout: str | None = None
+    passed: bool = False
+    error: str | None = None
+
+
+@dataclass
+class ConvertResult:
+    source: str
+    framework: str
+    out_dir: str
+    inputs: str
+    n_inputs: int
+    macc: int | None = None
+    params: int | None = None
+    seconds: float = 0.0
+    artifacts: list[Artifact] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Artifact]:
+        return [a for a in self.artifacts if not a.passed]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def verification_inputs(src: SourceModel, data: str | None, n: int) -> tuple[np.ndarray, str]:
+    """n inputs in the source's layout: real faces from ``data`` when given, else deterministic noise."""
+    from edgeemo.data.preprocess import preprocess, synthetic_batch
+
+    if not data:
+        return synthetic_batch(src.spec, n), "synthetic"
+    from edgeemo.data import load_dataset
+
+    dataset = load_dataset(data)
+    if src.spec.labels:
+        known = [s for s in dataset.samples if s.label in src.spec.labels]
+        dataset.samples = known or dataset.samples
+    batch = []
+    for sample in dataset.take(4 * n):
+        image = sample.load()
+        if image is not None:
+            batch.append(preprocess(image, src.spec))
+        if len(batch) == n:
+            break
+    if not batch:
+        raise EdgeemoError(f"{data}: no readable images to verify with")
+    return np.stack(batch), f"dataset:{data}"
+
+
+def convert(
+    src: SourceModel,
+    out_dir: str | Path,
+    formats: tuple[str, ...] = FORMATS,
+    fp16: bool = False,
+    batch: int = 1,
+    data: str | None = None,
+    n_inputs: int = N_INPUTS,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> ConvertResult:
+    """Write and verify every requested artifact; failed ones are removed and reported."""
+    start = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    n_inputs = -(-n_inputs // batch) * batch
+    inputs, inputs_kind = verification_inputs(src, data, n_inputs)
+    if len(inputs) % batch:
+        inputs = inputs[: len(inputs) // batch * batch]
+    reference = src.reference(inputs)
+    spec = src.spec
+    card = {
+        **spec.to_dict(),
+        "input_shape": [batch, *spec.input_shape()[1:]],
+        "source": src.ref,
+        "framework": src.framework,
+        "output": "softmax" if is_probability(reference) else "logits",
+    }
+    result = ConvertResult(src.ref, src.framework, str(out), inputs_kind, len(inputs))
+    with tempfile.TemporaryDirectory(dir=out, prefix=".convert-") as tmp:
+        tmp = Path(tmp)
+        onnx_path = None
+        plan = [(f, "fp32") for f in formats] + ([(f, "fp16") for f in formats if f != "onnx"] if fp16 else [])
+        for fmt, precision in plan:
+            on_step(f"{fmt} {precision}")
+            t0 = time.perf_counter()
+            try:
+                if onnx_path is None and _needs_onnx(fmt, src.framework):
+                    onnx_path = _write_onnx(src, batch, out / "model.onnx" if "onnx" in formats else tmp / "model.onnx", card, tmp)
+                path = _write(fmt, precision, src, batch, out, tmp, card, onnx_path)
+                artifact = _verify(fmt, precision, path, inputs, reference, time.perf_counter() - t0)
+            except EdgeemoError as exc:
+                artifact = Artifact(fmt, precision, None, seconds=time.perf_counter() - t0, error=str(exc))
+            result.artifacts.append(artifact)
+            if not artifact.passed and artifact.path:
+                _remove(Path(artifact.path))
+                artifact.path = None
+        if onnx_path is not None or any(a.format == "openvino" and a.passed for a in result.artifacts):
+            result.macc, result.params = _cost(out, onnx_path, result)
+    card.update(macc=result.macc, params=result.params,
+                artifacts=[{"format": a.format, "precision": a.precision, "path": _rel(a.path, out), "layout": a.layout}
+                           for a in result.artifacts if a.passed])
+    _write_json(out / "model.json", card)
+    result.seconds = time.perf_counter() - start
+    _write_json(out / "convert.json", result.to_dict())
+    return result
+
+
+def _needs_onnx(fmt: str, framework: str) -> bool:
+    """IR from PyTorch/ONNX sources and TFLite from ONNX sources go through the ONNX file."""
+    return fmt == "onnx" or (fmt == "openvino" and framework != "keras") or (fmt == "tflite" and framework == "onnx")
+
+
+def _write_onnx(src: SourceModel, batch: int, path: Path, card: dict, tmp: Path) -> Path:
+    from edgeemo.export.onnx_meta import add_metadata, copy_onnx, saved_model_to_onnx
+
+    if src.framework == "torch":
+        import torch
+
+        from edgeemo.export.onnx import torch_to_onnx
+
+        torch_to_onnx(src.module, torch.zeros([batch, *src.input_shape[1:]]), path)
+    elif src.framework == "keras":
+        saved_model_to_onnx(_saved_model(src, tmp), path)
+    else:
+        copy_onnx(src.path, path)
+    add_metadata(path, card)
+    return path
+
+
+def _saved_model(src: SourceModel, tmp: Path) -> Path:
+    saved = tmp / "saved_model"
+    if not saved.exists():
+        from edgeemo.quiet import quiet_native
+
+        with quiet_native():
+            src.module.export(str(saved), format="tf_saved_model", verbose=False)
+    return saved
+
+
+def _write(fmt: str, precision: str, src: SourceModel, batch: int, out: Path, tmp: Path, card: dict, onnx_path: Path | None) -> Path:
+    shape = [batch, *src.input_shape[1:]]
+    fp16 = precision == "fp16"
+    if fmt == "onnx":
+        return onnx_path
+    if fmt == "openvino":
+        from edgeemo.export.openvino import to_openvino
+
+        ov_src = _saved_model(src, tmp) if src.framework == "keras" else onnx_path
+        return to_openvino(ov_src, out / ("openvino-fp16" if fp16 else "openvino") / "model.xml", shape, card, fp16=fp16)
+    if fmt == "tflite":
+        import torch
+
+        from edgeemo.export import tflite
+
+        path = out / ("model_fp16.tflite" if fp16 else "model.tflite")
+        if src.framework == "keras":
+            return tflite.saved_model_to_tflite(_saved_model(src, tmp), path, fp16=fp16)
+        if fp16:
+            fp32 = out / "model.tflite"
+            if not fp32.exists():
+                fp32 = _write("tflite", "fp32", src, batch, tmp, tmp, card, onnx_path)
+            return tflite.tflite_to_fp16(fp32, path)
+        example = torch.zeros(shape)
+        if src.framework == "torch":
+            return tflite.torch_to_tflite(src.module, example, path)
+        return tflite.onnx_to_tflite(onnx_path, example, path)
+    raise EdgeemoError(f"unknown format {fmt!r}: {', '.join(FORMATS)}")
+
+
+def _verify(fmt: str, precision: str, path: Path, inputs: np.ndarray, reference: np.ndarray, seconds: float) -> Artifact:
+    from edgeemo.runtime import load
+
+    runner = load(path)
+    parity = compare(reference, runner.infer(inputs), precision)
+    size = path.stat().st_size + (path.with_suffix(".bin").stat().st_size if fmt == "openvino" else 0)
+    artifact = Artifact(fmt, precision, str(path), size, round(seconds, 3), parity.max_abs_diff, parity.top1_agreement,
+                        parity.tolerance, runner.layout, parity.passed)
+    if not parity.passed:
+        artifact.error = (f"{fmt} {precision} drifted from the source: max abs diff {parity.max_abs_diff:.3g} "
+                          f"(tolerance {parity.tolerance:.3g}), top-1 agreement {parity.top1_agreement:.1%}")
+    return artifact
+
+
+def _cost(out: Path, onnx_path: Path | None, result: ConvertResult) -> tuple[int | None, int | None]:
+    from edgeemo.profile import profile
+
+    target = onnx_path if onnx_path is not None and onnx_path.exists() else next(
+        (Path(a.path) for a in result.artifacts if a.format == "openvino" and a.passed), None)
+    if target is None:
+        return None, None
+    cost = profile(str(target))
+    return cost.macc, cost.params
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    if path.suffix == ".xml":
+        path.with_suffix(".bin").unlink(missing_ok=True)
+        if path.parent.is_dir() and not any(path.parent.iterdir()):
+            path.parent.rmdir()
+
+
+def _rel(path: str | None, out: Path) -> str | None:
+    return str(Path(path).relative_to(out)) if path else None
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2) + "\n")

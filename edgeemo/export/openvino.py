@@ -1,0 +1,46 @@
+"""ONNX / SavedModel -> OpenVINO IR with a static input shape and the model card in rt_info."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from edgeemo.errors import ModelLoadError
+
+
+def to_openvino(src: str | Path, out_xml: str | Path, input_shape: list[int], card: dict, fp16: bool = False) -> Path:
+    """Convert ``src`` (ONNX file or SavedModel folder), fix the input shape, write ``out_xml`` + ``.bin``.
+
+    The shape is static (batch included): the NPU plugin rejects dynamic shapes, and a dynamic IR
+    also runs slower on CPU. ``fp16`` stores weights compressed to FP16 (compute stays as the device chooses).
+    """
+    import openvino as ov
+
+    try:
+        model = ov.convert_model(str(src), input=[input_shape])
+    except Exception as exc:
+        raise ModelLoadError(f"OpenVINO conversion failed: {_summary(exc)}") from None
+    for key, value in _rt_items(card):
+        model.set_rt_info(value, ["edgeemo", key])
+    out_xml = Path(out_xml)
+    out_xml.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_xml.parent, prefix=".ov-") as tmp:
+        staged = Path(tmp) / out_xml.name
+        ov.save_model(model, str(staged), compress_to_fp16=fp16)
+        os.replace(staged.with_suffix(".bin"), out_xml.with_suffix(".bin"))
+        os.replace(staged, out_xml)  # the .xml last: it is what marks the IR complete
+    return out_xml
+
+
+def _rt_items(card: dict):
+    for key in ("labels", "channel_order", "layout", "mean", "scale", "resize", "output", "source"):
+        if card.get(key) is not None:
+            value = card[key]
+            yield key, ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _summary(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(("Check ", "Exception from", "FrontEnd API failed"))]
+    return (useful or lines or [type(exc).__name__])[0][:300]

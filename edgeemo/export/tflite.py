@@ -1,0 +1,98 @@
+"""-> TFLite. PyTorch via litert-torch with channel-last I/O (NHWC, no transposes around convolutions);
+ONNX via onnx2torch then the same route; Keras/TensorFlow via TFLiteConverter.from_saved_model.
+The choice and the evidence for it: docs/tflite-route.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgeemo.errors import MissingDependencyError, ModelLoadError
+from edgeemo.fsutil import atomic_path
+from edgeemo.quiet import quiet_native
+
+
+def torch_to_tflite(module, example, out: str | Path) -> Path:
+    """Convert an eval-mode module; a 4-D NCHW input becomes the TFLite model's NHWC input."""
+    try:
+        with quiet_native():
+            import litert_torch
+    except ImportError:
+        raise MissingDependencyError("PyTorch -> TFLite needs litert-torch: pip install 'edgeemo[tf]'") from None
+    module = module.eval()
+    args = (example,)
+    if example.dim() == 4:
+        module = litert_torch.to_channel_last_io(module, args=[0])
+        args = (example.permute(0, 2, 3, 1).contiguous(),)
+    with atomic_path(out) as tmp:
+        try:
+            with quiet_native():
+                litert_torch.convert(module, args).export(str(tmp))
+        except Exception as exc:
+            raise ModelLoadError(f"TFLite conversion (litert-torch) failed: {_unsupported(exc)}") from None
+    return Path(out)
+
+
+def onnx_to_tflite(onnx_path: str | Path, example, out: str | Path) -> Path:
+    """ONNX -> PyTorch (onnx2torch) -> TFLite."""
+    import onnx
+
+    try:
+        from onnx2torch import convert
+    except ImportError:
+        raise MissingDependencyError("ONNX -> TFLite needs onnx2torch: pip install 'edgeemo[tf]'") from None
+    try:
+        module = convert(onnx.load(str(onnx_path)))
+    except NotImplementedError as exc:
+        raise ModelLoadError(f"tflite: unsupported ONNX op for the TFLite route: {str(exc).splitlines()[0][:200]}") from None
+    return torch_to_tflite(module, example, out)
+
+
+def saved_model_to_tflite(saved_model: str | Path, out: str | Path, fp16: bool = False, representative=None, int8_io: bool = False) -> Path:
+    """TensorFlow SavedModel -> TFLite (FP32, FP16 weights, or full-integer with a representative dataset)."""
+    with quiet_native():
+        import tensorflow as tf
+
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
+        if fp16:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        if representative is not None:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = representative
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            if int8_io:
+                converter.inference_input_type = tf.int8
+                converter.inference_output_type = tf.int8
+        try:
+            data = converter.convert()
+        except Exception as exc:
+            raise ModelLoadError(f"TFLite conversion failed: {_unsupported(exc)}") from None
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(data)
+    return Path(out)
+
+
+def _unsupported(exc: BaseException) -> str:
+    text = str(exc)
+    for line in text.splitlines():
+        if "not supported" in line.lower() or "unsupported" in line.lower() or "no lowering" in line.lower():
+            return line.strip()[:300]
+    return (text.strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def tflite_to_fp16(fp32_model: str | Path, out: str | Path) -> Path:
+    """FP16 weights (dequantized to FP32 at load time) with ai-edge-quantizer's float casting."""
+    try:
+        with quiet_native():
+            from ai_edge_quantizer import quantizer
+            from ai_edge_quantizer.recipe import AlgorithmName, TFLOperationName
+    except ImportError:
+        raise MissingDependencyError("TFLite FP16 needs ai-edge-quantizer (installed with litert-torch)") from None
+    with quiet_native():
+        q = quantizer.Quantizer(str(fp32_model))
+        q.add_weight_only_config(regex=".*", operation_name=TFLOperationName.ALL_SUPPORTED, num_bits=16,
+                                 algorithm_key=AlgorithmName.FLOAT_CASTING)
+        result = q.quantize()
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(bytes(result.quantized_model))
+    return Path(out)
