@@ -119,7 +119,7 @@ def convert(
             on_step(f"{fmt} {precision}")
             t0 = time.perf_counter()
             try:
-                if onnx_path is None and _needs_onnx(fmt, src.framework):
+                if onnx_path is None and _needs_onnx(fmt, src.framework) and (fmt != "tflite" or src.framework == "onnx" or src.extra.get("tflite_via_onnx")):
                     onnx_path = _write_onnx(src, batch, out / "model.onnx" if "onnx" in formats else tmp / "model.onnx", card, tmp)
                 path = _write(fmt, precision, src, batch, out, tmp, card, onnx_path)
                 artifact = _verify(fmt, precision, path, inputs, reference, time.perf_counter() - t0)
@@ -141,8 +141,8 @@ def convert(
 
 
 def _needs_onnx(fmt: str, framework: str) -> bool:
-    """IR from PyTorch/ONNX sources and TFLite from ONNX sources go through the ONNX file."""
-    return fmt == "onnx" or (fmt == "openvino" and framework != "keras") or (fmt == "tflite" and framework == "onnx")
+    """IR from PyTorch/ONNX sources and (sometimes) TFLite go through the ONNX file; Keras goes through SavedModel."""
+    return fmt in ("onnx", "tflite") or (fmt == "openvino" and framework != "keras")
 
 
 def _write_onnx(src: SourceModel, batch: int, path: Path, card: dict, tmp: Path) -> Path:
@@ -196,7 +196,7 @@ def _write(fmt: str, precision: str, src: SourceModel, batch: int, out: Path, tm
                 fp32 = _write("tflite", "fp32", src, batch, tmp, tmp, card, onnx_path)
             return tflite.tflite_to_fp16(fp32, path)
         example = torch.zeros(shape)
-        if src.framework == "torch":
+        if src.framework == "torch" and not src.extra.get("tflite_via_onnx"):
             return tflite.torch_to_tflite(src.module, example, path)
         return tflite.onnx_to_tflite(onnx_path, example, path)
     raise EdgeemoError(f"unknown format {fmt!r}: {', '.join(FORMATS)}")

@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 
 from edgeemo.errors import ModelLoadError
+from edgeemo.export._torch_util import eval_mode
 from edgeemo.fsutil import atomic_path
 
 OPSET = 17
@@ -21,7 +22,7 @@ def torch_to_onnx(model, example, path: str | Path, opset: int = OPSET) -> Path:
     """
     import torch
 
-    model = model.eval()
+    model = eval_mode(model)
     with atomic_path(path) as tmp, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         try:

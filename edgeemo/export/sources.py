@@ -47,11 +47,24 @@ class SourceModel:
 
     def reference(self, batch: np.ndarray) -> np.ndarray:
         """Outputs of the source framework on a batch in the source's layout."""
+        try:
+            return self._reference(batch)
+        except EdgeemoError:
+            raise
+        except Exception as exc:
+            raise ModelLoadError(f"{self.ref}: the source model fails on inputs of shape "
+                                 f"{list(batch.shape[1:])}: {str(exc).strip().splitlines()[0][:200]}") from None
+
+    def _reference(self, batch: np.ndarray) -> np.ndarray:
         if self.framework == "torch":
             import torch
 
+            step = self.extra.get("fixed_batch") or len(batch)  # an ExportedProgram guards its batch size
             with torch.no_grad():
-                return self.module(torch.from_numpy(np.ascontiguousarray(batch, np.float32))).numpy()
+                return np.concatenate([
+                    self.module(torch.from_numpy(np.ascontiguousarray(batch[i : i + step], np.float32))).numpy()
+                    for i in range(0, len(batch), step)
+                ])
         if self.framework == "keras":
             from edgeemo.quiet import quiet_native
 
@@ -85,7 +98,12 @@ def load_source(
         else:
             module = load_torch(source)
         shape = overrides.input_shape or (exported_program_shape(source.path) if source.kind == "exported_program" else None)
-        return SourceModel("torch", ref, _spec(source.path.stem, _require_shape(shape, ref), "NCHW", overrides), module)
+        spec = _spec(source.path.stem, _require_shape(shape, ref), "NCHW", overrides)
+        # torch.export (and so litert-torch) cannot trace a ScriptModule: TFLite goes through ONNX
+        extra = {"tflite_via_onnx": source.kind == "torchscript"}
+        if source.kind == "exported_program":
+            extra["fixed_batch"] = spec.input_shape()[0] if shape is None else shape[0]
+        return SourceModel("torch", ref, spec, module, extra=extra)
     if source.kind in ("keras", "saved_model"):
         from edgeemo.keras_io import load_keras
 
@@ -232,7 +250,7 @@ def find_state_dict(obj: Any, state_key: str | None, ref: str) -> dict:
     import torch
 
     def is_state(d: Any) -> bool:
-        return isinstance(d, dict) and d and all(isinstance(v, torch.Tensor) for v in d.values())
+        return isinstance(d, dict) and all(isinstance(v, torch.Tensor) for v in d.values())  # {} for parameterless models
 
     if state_key:
         if not isinstance(obj, dict) or state_key not in obj:

@@ -1,5 +1,5 @@
 """-> TFLite. PyTorch via litert-torch with channel-last I/O (NHWC, no transposes around convolutions);
-ONNX via onnx2torch then the same route; Keras/TensorFlow via TFLiteConverter.from_saved_model.
+ONNX (and TorchScript, through its ONNX export) via edgeemo.export.onnx_torch then the same route; Keras/TensorFlow via TFLiteConverter.from_saved_model.
 The choice and the evidence for it: docs/tflite-route.md."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgeemo.errors import MissingDependencyError, ModelLoadError
+from edgeemo.export._torch_util import eval_mode
 from edgeemo.fsutil import atomic_path
 from edgeemo.quiet import quiet_native
 
@@ -18,7 +19,7 @@ def torch_to_tflite(module, example, out: str | Path) -> Path:
             import litert_torch
     except ImportError:
         raise MissingDependencyError("PyTorch -> TFLite needs litert-torch: pip install 'edgeemo[tf]'") from None
-    module = module.eval()
+    module = eval_mode(module)
     args = (example,)
     if example.dim() == 4:
         module = litert_torch.to_channel_last_io(module, args=[0])
@@ -33,18 +34,10 @@ def torch_to_tflite(module, example, out: str | Path) -> Path:
 
 
 def onnx_to_tflite(onnx_path: str | Path, example, out: str | Path) -> Path:
-    """ONNX -> PyTorch (onnx2torch) -> TFLite."""
-    import onnx
+    """ONNX -> a torch module that runs the graph (edgeemo.export.onnx_torch) -> litert-torch."""
+    from edgeemo.export.onnx_torch import onnx_to_module
 
-    try:
-        from onnx2torch import convert
-    except ImportError:
-        raise MissingDependencyError("ONNX -> TFLite needs onnx2torch: pip install 'edgeemo[tf]'") from None
-    try:
-        module = convert(onnx.load(str(onnx_path)))
-    except NotImplementedError as exc:
-        raise ModelLoadError(f"tflite: unsupported ONNX op for the TFLite route: {str(exc).splitlines()[0][:200]}") from None
-    return torch_to_tflite(module, example, out)
+    return torch_to_tflite(onnx_to_module(onnx_path), example, out)
 
 
 def saved_model_to_tflite(saved_model: str | Path, out: str | Path, fp16: bool = False, representative=None, int8_io: bool = False) -> Path:
