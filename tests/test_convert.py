@@ -74,6 +74,10 @@ def test_every_zoo_model_converts_and_verifies(name, tmp_path):
     assert card["labels"] and card["channel_order"] and card["macc"] > 0 and card["params"] > 0
     tflite = next(a for a in card["artifacts"] if a["format"] == "tflite")
     assert tflite["layout"] == "NHWC"
+    from edgeemo.runtime.litert import interpreter_class
+
+    ops = [op["op_name"] for op in interpreter_class()(model_path=str(tmp_path / "model.tflite"))._get_ops_details()]
+    assert "TRANSPOSE" not in ops, ops  # NHWC end to end: no layout shuffles around the convolutions
 
 
 def test_emonet_cli_json_fp16_and_metadata(cli, tmp_path):

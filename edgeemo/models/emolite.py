@@ -54,7 +54,7 @@ class EmoLite(nn.Module):
         self.fc = nn.Linear(in_ch, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.dropout(self.features(x).mean(dim=(2, 3)))
+        x = self.dropout(self.features(x).mean(dim=(2, 3), keepdim=True).flatten(1))
         return torch.softmax(self.fc(x), dim=1)
 
 

@@ -51,7 +51,7 @@ class MiniXception(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.head(self.modules_(self.stem(x)))
-        return torch.softmax(x.mean(dim=(2, 3)), dim=1)
+        return torch.softmax(x.mean(dim=(2, 3), keepdim=True).flatten(1), dim=1)
 
 
 @register_model(

@@ -56,7 +56,7 @@ class MobileNetV2(nn.Module):
         self.softmax = output == "softmax"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.classifier(self.features(x).mean(dim=(2, 3)))
+        x = self.classifier(self.features(x).mean(dim=(2, 3), keepdim=True).flatten(1))
         return torch.softmax(x, dim=1) if self.softmax else x
 
 

@@ -73,7 +73,7 @@ class ResNet(nn.Module):
         self.softmax = output == "softmax"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.layers(self.stem(x)).mean(dim=(2, 3))
+        x = self.layers(self.stem(x)).mean(dim=(2, 3), keepdim=True).flatten(1)
         x = self.fc(x)
         return torch.softmax(x, dim=1) if self.softmax else x
 

@@ -48,11 +48,12 @@ class _ConstTracker:
         return self._memo[key]
 
 
-def _cost(op: ov.Node, consts: _ConstTracker, scales: set[str]) -> tuple[int, int, str]:
+def _cost(op: ov.Node, consts: _ConstTracker, scales: set[str], shifts: set[str]) -> tuple[int, int, str]:
     """(macc, params, role) of one data-path op.
 
-    role is "scale" for the scale half of a scale-shift, "merged" for a shift or bias add that
-    completes the op before it (its output is no new activation), else "".
+    role is "scale" / "shift" for a constant per-channel scale / shift that may pair with the
+    next op into one scale-shift, "merged" for the op completing such a pair or a bias add
+    (its output is no new activation), else "".
     """
     kind = op.get_type_name()
     out_elems = _numel(op.output(0).get_shape())
@@ -79,15 +80,27 @@ def _cost(op: ov.Node, consts: _ConstTracker, scales: set[str]) -> tuple[int, in
         params = params if params > 1 else 0  # a scalar is a fixed constant, not a learned one
         producer = (ins[0] if consts.is_const(ins[1].get_node()) else ins[1]).get_node()
         if kind in _SCALE_OPS:
+            if producer.get_name() in shifts:
+                return 0, params, "merged"  # (x - mean) * scale: one scale-shift, counted at the shift
             if params and not _feeds_const_shift(op, consts):
                 params *= 2  # a folded BatchNorm whose zero shift the converter removed
             return out_elems, params, "scale"
         if producer.get_name() in scales:
             return 0, params, "merged"  # the shift half of a scale-shift, counted at its Multiply
         if producer.get_type_name() in _LINEAR_OPS:
+            if _all_zero(const_in[0].get_node()):
+                return 0, 0, "merged"  # TFLite gives every convolution a bias, zeros where the source had none
             return out_elems, params, "merged"  # a bias add
-        return out_elems, params, ""
+        return out_elems, params, "shift"
     return 0, 0, ""
+
+
+def _all_zero(node: ov.Node) -> bool:
+    """A Constant holding only zeros (other constant subgraphs are not evaluated)."""
+    if node.get_type_name() != "Constant":
+        return False
+    data = node.get_data()
+    return data.size > 0 and not data.any()
 
 
 def _feeds_const_shift(op: ov.Node, consts: _ConstTracker) -> bool:
@@ -105,14 +118,17 @@ def profile_model(model: ov.Model, source: str = "") -> Profile:
     """Per-layer and total cost of a model whose input shapes are static."""
     consts = _ConstTracker()
     scales: set[str] = set()
+    shifts: set[str] = set()
     layers: list[LayerCost] = []
     activations = 0
     for op in model.get_ordered_ops():
         if op.get_type_name() in _SKIP or consts.is_const(op):
             continue
-        macc, params, role = _cost(op, consts, scales)
+        macc, params, role = _cost(op, consts, scales, shifts)
         if role == "scale":
             scales.add(op.get_name())
+        elif role == "shift":
+            shifts.add(op.get_name())
         if role != "merged" and op.get_type_name() not in _VIEW_OPS:
             activations += _numel(op.output(0).get_shape())
         layers.append(
