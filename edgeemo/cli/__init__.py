@@ -11,8 +11,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports Te
 
 from edgeemo import __version__
 from edgeemo.cli import convert as convert_cmd
+from edgeemo.cli import evaluate as eval_cmd
 from edgeemo.cli import models as models_cmd
 from edgeemo.cli import profile as profile_cmd
+from edgeemo.cli import quantize as quantize_cmd
+from edgeemo.cli import train as train_cmd
 
 app = typer.Typer(
     name="edgeemo",
@@ -24,6 +27,9 @@ app = typer.Typer(
 app.command("models")(models_cmd.models)
 app.command("profile")(profile_cmd.profile)
 app.command("convert")(convert_cmd.convert)
+app.command("eval")(eval_cmd.evaluate)
+app.command("quantize")(quantize_cmd.quantize)
+app.command("train")(train_cmd.train)
 
 
 def _version(value: bool) -> None:

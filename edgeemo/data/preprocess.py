@@ -43,11 +43,23 @@ def resize(image: np.ndarray, size: tuple[int, int], policy: str) -> np.ndarray:
     return out.reshape(th, tw, image.shape[2])
 
 
+def to_pixels(image: np.ndarray, spec: ModelSpec, resize_policy: str | None = None) -> np.ndarray:
+    """One OpenCV image -> uint8 HxWxC in the spec's channel order and input size (training augments here)."""
+    return resize(_to_channels(image, spec.channel_order), spec.input_size, resize_policy or spec.resize)
+
+
+def normalize(pixels: np.ndarray, spec: ModelSpec) -> np.ndarray:
+    """uint8 HxWxC (or a batch NxHxWxC) -> float32 ``(pixel - mean) / scale`` in the spec's layout."""
+    x = (pixels.astype(np.float32) - np.asarray(spec.mean, np.float32)) / np.asarray(spec.scale, np.float32)
+    if spec.layout == "NHWC":
+        return x
+    axes = (2, 0, 1) if x.ndim == 3 else (0, 3, 1, 2)
+    return np.ascontiguousarray(x.transpose(axes))
+
+
 def preprocess(image: np.ndarray, spec: ModelSpec, resize_policy: str | None = None) -> np.ndarray:
     """One OpenCV image -> float32 tensor (C,H,W or H,W,C per ``spec.layout``), ``(pixel - mean) / scale``."""
-    pixels = resize(_to_channels(image, spec.channel_order), spec.input_size, resize_policy or spec.resize)
-    x = (pixels.astype(np.float32) - np.asarray(spec.mean, np.float32)) / np.asarray(spec.scale, np.float32)
-    return x if spec.layout == "NHWC" else np.ascontiguousarray(x.transpose(2, 0, 1))
+    return normalize(to_pixels(image, spec, resize_policy), spec)
 
 
 def preprocess_batch(images: list[np.ndarray], spec: ModelSpec, resize_policy: str | None = None) -> np.ndarray:

@@ -30,15 +30,7 @@ class Runner:
 
     def adapt(self, batch: np.ndarray) -> np.ndarray:
         """Bring an NCHW (or already model-layout) batch into the model's layout."""
-        batch = np.asarray(batch, dtype=np.float32)
-        want = self.input_shape[1:]
-        if list(batch.shape[1:]) == want:
-            return batch
-        if batch.ndim == 4 and self.layout == "NHWC" and list(batch.transpose(0, 2, 3, 1).shape[1:]) == want:
-            return np.ascontiguousarray(batch.transpose(0, 2, 3, 1))
-        if batch.ndim == 4 and self.layout == "NCHW" and list(batch.transpose(0, 3, 1, 2).shape[1:]) == want:
-            return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
-        raise ModelLoadError(f"{self.name}: input batch {list(batch.shape)} does not fit the model input {self.input_shape}")
+        return adapt_layout(batch, self.input_shape, self.layout, self.name)
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         x = self.adapt(batch)
@@ -48,6 +40,19 @@ class Runner:
         if x.shape[0] % n:
             raise ModelLoadError(f"{self.name}: batch of {x.shape[0]} is not a multiple of the model's batch {n}")
         return np.concatenate([self._run(x[i : i + n]) for i in range(0, x.shape[0], n)])
+
+
+def adapt_layout(batch: np.ndarray, input_shape: list[int], layout: str, name: str = "model") -> np.ndarray:
+    """A batch in NCHW or NHWC, transposed if needed to fit ``input_shape`` (declared ``layout``)."""
+    batch = np.asarray(batch, dtype=np.float32)
+    want = list(input_shape[1:])
+    if list(batch.shape[1:]) == want:
+        return batch
+    if batch.ndim == 4 and layout == "NHWC" and list(batch.transpose(0, 2, 3, 1).shape[1:]) == want:
+        return np.ascontiguousarray(batch.transpose(0, 2, 3, 1))
+    if batch.ndim == 4 and layout == "NCHW" and list(batch.transpose(0, 3, 1, 2).shape[1:]) == want:
+        return np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+    raise ModelLoadError(f"{name}: input batch {list(batch.shape)} does not fit the model input {list(input_shape)}")
 
 
 def load(path: str | Path, runtime: str | None = None, **options) -> Runner:

@@ -1,0 +1,49 @@
+"""The measuring loop: warm-up, then N iterations or T seconds on a monotonic clock, inputs prepared beforehand."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import numpy as np
+
+from edgeemo.bench.stats import LatencyStats
+
+
+def measure(infer: Callable[[np.ndarray], object], inputs: list[np.ndarray], iterations: int | None = 100,
+            seconds: float | None = None, warmup: int = 10,
+            on_progress: Callable[[int, int | None], None] = lambda done, total: None) -> tuple[list[float], float]:
+    """Time ``infer`` on pre-filled inputs (cycled). Returns (latencies in ms, first-inference ms).
+
+    The first call is timed on its own (it includes lazy allocations); warm-up calls are not recorded.
+    Stops after ``iterations`` or after ``seconds``, whichever is given (both: whichever comes first).
+    """
+    if not inputs:
+        raise ValueError("no inputs to benchmark with")
+    clock = time.perf_counter_ns
+    t0 = clock()
+    infer(inputs[0])
+    first_ms = (clock() - t0) / 1e6
+    for i in range(warmup):
+        infer(inputs[i % len(inputs)])
+    samples: list[float] = []
+    deadline = clock() + int(seconds * 1e9) if seconds else None
+    i = 0
+    while True:
+        if iterations is not None and i >= iterations:
+            break
+        if deadline is not None and clock() >= deadline:
+            break
+        x = inputs[i % len(inputs)]
+        t0 = clock()
+        infer(x)
+        samples.append((clock() - t0) / 1e6)
+        i += 1
+        if i % 10 == 0:
+            on_progress(i, iterations)
+    return samples, first_ms
+
+
+def quick_latency(infer: Callable[[np.ndarray], object], x: np.ndarray, iterations: int = 50) -> LatencyStats:
+    samples, _ = measure(infer, [x], iterations=iterations, warmup=5)
+    return LatencyStats.from_samples(samples)

@@ -1,0 +1,76 @@
+"""``edgeemo eval``: accuracy on real faces through the model's real runtime."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from edgeemo.cli.common import JsonOpt, console, err_console, print_json
+
+RESIZE_POLICIES = ("squash", "letterbox", "crop")
+
+
+def progress_bar(disable: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=err_console, disable=disable, transient=True)
+
+
+def evaluate(
+    model: Annotated[str, typer.Argument(help="Zoo name, PyTorch/Keras file, .onnx, OpenVINO .xml or .tflite (with its model.json).")],
+    data: Annotated[str, typer.Option("--data", help="Dataset: legend.csv + images/, class folders, or a FER2013 CSV.")],
+    split: Annotated[str, typer.Option("--split", help="train, val (deterministic, stratified) or all.")] = "val",
+    classes: Annotated[str | None, typer.Option("--classes", help="Evaluate on these labels only, e.g. neutral,happy,sad,surprise,anger.")] = None,
+    resize: Annotated[str | None, typer.Option("--resize", help="squash, letterbox, crop (default: the model's), or 'compare' for all three.")] = None,
+    labels: Annotated[str | None, typer.Option("--labels", help="Class names in output order, when the model has none.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Use at most N images (spread over the classes).")] = None,
+    device: Annotated[str, typer.Option("--device", help="OpenVINO device for .xml models.")] = "CPU",
+    json_out: JsonOpt = False,
+) -> None:
+    """Accuracy, macro recall/F1, per-class precision/recall and the confusion matrix on one split."""
+    from edgeemo.errors import EdgeemoError
+    from edgeemo.evaluate import evaluate as run_eval
+    from edgeemo.export.sources import Overrides
+    from edgeemo.predictor import load_predictor
+
+    if resize and resize not in (*RESIZE_POLICIES, "compare"):
+        raise EdgeemoError(f"--resize {resize!r}: squash, letterbox, crop or compare")
+    overrides = Overrides(labels=[v.strip() for v in labels.split(",")] if labels else None)
+    predictor = load_predictor(model, overrides, device=device)
+    wanted = [c.strip() for c in classes.split(",")] if classes else None
+    policies = RESIZE_POLICIES if resize == "compare" else (resize,)
+    results = []
+    with progress_bar(json_out) as bar:
+        for policy in policies:
+            task = bar.add_task(f"eval {policy or predictor.spec.resize}", total=None)
+            results.append(run_eval(predictor, data, split, wanted, policy, limit,
+                                    on_progress=lambda done, total, t=task: bar.update(t, completed=done, total=total)))
+    if json_out:
+        print_json(results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results])
+        return
+    for r in results:
+        _print(r)
+    if len(results) > 1:
+        best = max(results, key=lambda r: r.macro_recall)
+        console.print(f"best resize policy by macro recall: [bold]{best.resize}[/bold] ({best.macro_recall:.3f})")
+
+
+def _print(r) -> None:
+    table = Table(title=f"{r.model} on {r.data} [{r.split}], resize={r.resize}: n={r.n}")
+    for col in ("class", "precision", "recall", "F1", "support"):
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for label, m in r.per_class.items():
+        table.add_row(label, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}", str(m.support))
+    console.print(table)
+    conf = Table(title="confusion (rows: true, columns: predicted)")
+    conf.add_column("")
+    for label in r.labels:
+        conf.add_column(label[:8], justify="right")
+    for label, row in zip(r.labels, r.confusion):
+        conf.add_row(label, *map(str, row))
+    console.print(conf)
+    skipped = ", ".join(f"{k} {v}" for k, v in r.skipped.items()) or "none"
+    console.print(f"accuracy {r.accuracy:.3f}  macro recall [bold]{r.macro_recall:.3f}[/bold]  macro F1 {r.macro_f1:.3f}  "
+                  f"skipped: {skipped}  ({r.seconds:.1f}s)")

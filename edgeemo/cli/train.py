@@ -1,0 +1,58 @@
+"""``edgeemo train``: train or fine-tune a zoo architecture on labeled faces."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import Annotated
+
+import typer
+
+from edgeemo.cli.common import JsonOpt, console, err_console, print_json
+
+
+def train(
+    arch: Annotated[str, typer.Argument(help="Zoo architecture (see `edgeemo models`).")],
+    data: Annotated[str, typer.Option("--data", help="Dataset: legend.csv + images/, class folders, or a FER2013 CSV.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Output folder: weights.pt, model.json, curve.png, last.pt.")] = "runs/train",
+    epochs: Annotated[int, typer.Option("--epochs", min=1)] = 30,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 64,
+    lr: Annotated[float, typer.Option("--lr", min=0.0)] = 2e-3,
+    balance: Annotated[float, typer.Option("--balance", min=0.0, max=1.0, help="Class balancing of the sampler: 0 natural .. 1 uniform.")] = 0.5,
+    label_smoothing: Annotated[float, typer.Option("--label-smoothing", min=0.0, max=0.5)] = 0.1,
+    patience: Annotated[int, typer.Option("--patience", min=1, help="Stop after N epochs without a better val macro recall.")] = 8,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    init: Annotated[str | None, typer.Option("--init", help="'zoo' to fine-tune the zoo weights, or a state-dict path.")] = None,
+    teacher: Annotated[str | None, typer.Option("--teacher", help="Distil from this model's soft labels (zoo name or artifact).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Use at most N training images (quick runs).")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", min=1)] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train with a stratified split, class-balanced sampling, face augmentation, label smoothing, one-cycle
+    cosine schedule and early stopping on validation macro recall. Re-running with the same --out resumes."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from edgeemo.models import get_spec
+    from edgeemo.train import TrainConfig, train as run_train
+
+    get_spec(arch)  # one-line error for an unknown architecture
+    cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr, balance=balance,
+                      label_smoothing=label_smoothing, patience=patience, seed=seed, init=init, teacher=teacher,
+                      limit=limit, threads=threads, command="edgeemo " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err_console, disable=json_out) as bar:
+        task = bar.add_task("epoch 1", total=None)
+
+        def on_epoch(log):
+            bar.console.print(f"epoch {log.epoch:3d}  loss {log.loss:.3f}  train acc {log.train_accuracy:.3f}  "
+                              f"val acc {log.val_accuracy:.3f}  val macro recall {log.val_macro_recall:.3f}  ({log.seconds:.0f}s)")
+            bar.update(task, description=f"epoch {log.epoch + 1}", completed=0)
+
+        result = run_train(cfg, on_epoch=on_epoch, on_batch=lambda done, total: bar.update(task, completed=done, total=total))
+    if json_out:
+        print_json({"weights": result.weights, "card": result.card, "best_epoch": result.best_epoch, "validation": result.validation})
+        return
+    v = result.validation
+    console.print(f"best epoch {result.best_epoch}: val accuracy {v['accuracy']:.3f}, macro recall [bold]{v['macro_recall']:.3f}[/bold], "
+                  f"macro F1 {v['macro_f1']:.3f}")
+    console.print(f"weights {result.weights}  card {result.card}")

@@ -1,0 +1,232 @@
+"""quantize: FP32 artifacts -> INT8 (OpenVINO IR and ONNX with NNCF, TFLite full-integer), accuracy measured."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgeemo.errors import EdgeemoError
+from edgeemo.fsutil import atomic_path
+
+INT8_NAMES = {"openvino": "openvino-int8/model.xml", "onnx": "model_int8.onnx", "tflite": "model_int8.tflite"}
+FP32_NAMES = {"openvino": "openvino/model.xml", "onnx": "model.onnx", "tflite": "model.tflite"}
+FORMAT_OF_SUFFIX = {".xml": "openvino", ".onnx": "onnx", ".tflite": "tflite"}
+
+
+@dataclass
+class Quantized:
+    format: str
+    path: str | None
+    fp32_path: str
+    bytes: int = 0
+    fp32_bytes: int = 0
+    size_ratio: float | None = None
+    fp32: dict | None = None  # accuracy / macro_recall on the validation split
+    int8: dict | None = None
+    macro_recall_drop: float | None = None  # in points (percent)
+    latency_fp32_ms: float | None = None
+    latency_int8_ms: float | None = None
+    latency_ratio: float | None = None
+    accuracy_control: bool = False
+    warning: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class QuantizeResult:
+    source: str
+    out_dir: str
+    calibration: str
+    n_calibration: int
+    validation: str | None
+    artifacts: list[Quantized] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size + (path.with_suffix(".bin").stat().st_size if path.suffix == ".xml" else 0)
+
+
+def _fp32_artifacts(ref: str, out: Path, formats: tuple[str, ...], on_step) -> tuple[dict[str, Path], object]:
+    """The FP32 artifacts to quantize: the given file, or a fresh verified `convert` of a source model."""
+    from edgeemo.predictor import find_card
+
+    path = Path(ref)
+    if path.is_file() and path.suffix.lower() in FORMAT_OF_SUFFIX:
+        from edgeemo.source import resolve
+
+        resolve(ref)
+        if find_card(path) is None:
+            raise EdgeemoError(f"{ref}: no model card (model.json) beside it; convert it with `edgeemo convert` first")
+        return {FORMAT_OF_SUFFIX[path.suffix.lower()]: path}, None
+    from edgeemo.export.convert import convert
+    from edgeemo.export.sources import Overrides, load_source
+
+    on_step("convert to FP32 artifacts")
+    src = load_source(ref, Overrides())
+    result = convert(src, out, formats)
+    if result.failed:
+        raise EdgeemoError(result.failed[0].error or "conversion failed")
+    return {a.format: Path(a.path) for a in result.artifacts if a.precision == "fp32"}, src
+
+
+def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "real", subset: int = 300,
+             formats: tuple[str, ...] = ("openvino", "onnx", "tflite"), preset: str | None = None,
+             ignored_scope: list[str] | None = None, max_drop: float | None = None, classes: list[str] | None = None,
+             on_step: Callable[[str], None] = lambda s: None) -> QuantizeResult:
+    from edgeemo.evaluate import evaluate, prepare
+    from edgeemo.evaluate.metrics import classification_metrics
+    from edgeemo.predictor import find_card, load_predictor, spec_from_card
+    from edgeemo.quantize import backends
+    from edgeemo.quantize.calibration import real_inputs, synthetic_inputs
+
+    start = time.perf_counter()
+    if calib not in ("real", "synthetic"):
+        raise EdgeemoError(f"--calib {calib!r}: real or synthetic")
+    if calib == "real" and not data:
+        raise EdgeemoError("real-data calibration needs --data DIR; without face images use --calib synthetic")
+    if max_drop is not None and not data:
+        raise EdgeemoError("--max-drop needs --data DIR to measure accuracy on the validation split")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fp32, src = _fp32_artifacts(ref, out, formats, on_step)
+    first = next(iter(fp32.values()))
+    card = find_card(first) or {}
+    spec = spec_from_card(card, first.stem)
+    warnings: list[str] = []
+
+    on_step(f"calibration inputs ({calib})")
+    if calib == "real":
+        calib_x, _, warnings_ = real_inputs(spec, data, subset)
+        warnings += warnings_
+        if len(calib_x) == 0:
+            raise EdgeemoError(f"{data}: no usable calibration images")
+        calib_desc = f"real: {len(calib_x)} images from the train split of {data}"
+    else:
+        module = _torch_source(src, card)
+        calib_x = synthetic_inputs(module, spec, n=min(subset, 64))
+        calib_desc = f"synthetic: {len(calib_x)} inputs optimised to match the model's BatchNorm statistics (no data)"
+
+    validation = None
+    metric = None
+    if data:
+        val = prepare(data, spec.labels, "val", classes)
+        validation = f"val split of {data}: {len(val.samples)} images"
+        if max_drop is not None:
+            from edgeemo.evaluate import labeled_batches
+
+            xs, ys = [], []
+            wanted = list(classes) if classes else list(spec.labels)
+            probe = load_predictor(str(first))
+            for x, labels in labeled_batches(val, probe, None, {}):
+                xs.append(x)
+                ys += [wanted.index(y) for y in labels]
+            val_x, val_y = np.concatenate(xs), np.array(ys)
+            columns = [list(spec.labels).index(c) for c in wanted]
+
+            def metric(truth, scores):  # macro recall in [0, 1] over the evaluated classes
+                return classification_metrics(truth, scores[:, columns].argmax(1), wanted)["macro_recall"]
+
+    result = QuantizeResult(str(ref), str(out), calib_desc, len(calib_x), validation, warnings=warnings)
+    for fmt, fp32_path in fp32.items():
+        target = out / INT8_NAMES[fmt]
+        item = Quantized(fmt, None, str(fp32_path), fp32_bytes=_size(fp32_path))
+        on_step(f"{fmt} INT8")
+        try:
+            if fmt == "openvino":
+                backends.quantize_openvino(fp32_path, target, calib_x, preset, ignored_scope,
+                                           (val_x, val_y) if max_drop is not None else None, metric,
+                                           max_drop / 100 if max_drop is not None else None)
+                item.accuracy_control = max_drop is not None
+            elif fmt == "onnx":
+                backends.quantize_onnx(fp32_path, target, calib_x, preset, ignored_scope)
+            else:
+                backends.quantize_tflite(fp32_path, target, calib_x)
+        except EdgeemoError as exc:
+            item.error = str(exc)
+            result.artifacts.append(item)
+            continue
+        except Exception as exc:  # NNCF / quantizer internals: report, keep going with the other formats
+            item.error = f"{fmt} INT8 failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            result.artifacts.append(item)
+            continue
+        item.path, item.bytes = str(target), _size(target)
+        item.size_ratio = item.bytes / item.fp32_bytes
+        _copy_card(fp32_path, target, card)
+        on_step(f"{fmt} INT8: accuracy and latency")
+        p32, p8 = load_predictor(str(fp32_path)), load_predictor(str(target))
+        if data:
+            e32 = evaluate(p32, data, "val", classes)
+            e8 = evaluate(p8, data, "val", classes)
+            item.fp32 = {"accuracy": e32.accuracy, "macro_recall": e32.macro_recall}
+            item.int8 = {"accuracy": e8.accuracy, "macro_recall": e8.macro_recall}
+            item.macro_recall_drop = 100 * (e32.macro_recall - e8.macro_recall)
+            if max_drop is not None and item.macro_recall_drop > max_drop:
+                item.warning = (f"{fmt} INT8 macro recall dropped {item.macro_recall_drop:.2f} points, over --max-drop {max_drop}"
+                                + (" (NNCF has no accuracy control for TFLite)" if fmt == "tflite" else ""))
+                warnings.append(item.warning)
+        x = calib_x[:1]
+        item.latency_fp32_ms = _latency(fp32_path, x)
+        item.latency_int8_ms = _latency(target, x)
+        item.latency_ratio = item.latency_int8_ms / item.latency_fp32_ms
+        result.artifacts.append(item)
+
+    _update_card(out, card, result)
+    result.seconds = time.perf_counter() - start
+    with atomic_path(out / "quantize.json") as tmp:
+        tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+    return result
+
+
+def _torch_source(src, card: dict):
+    """The PyTorch module whose BatchNorm statistics drive data-free calibration."""
+    if src is not None and getattr(src, "framework", None) == "torch":
+        return src.module
+    from edgeemo.models import create_model, list_models
+
+    name = card.get("source")
+    if name in list_models():
+        return create_model(name)
+    raise EdgeemoError("data-free calibration (--calib synthetic) needs the PyTorch source model (a zoo name or a "
+                       "PyTorch file) to read its BatchNorm statistics; give that instead of the artifact, or use --data")
+
+
+def _latency(path: Path, x: np.ndarray) -> float:
+    from edgeemo.bench.measure import quick_latency
+    from edgeemo.runtime import load
+
+    options = {"threads": 1}
+    if path.suffix == ".xml":
+        options["precision"] = None  # the device's own choice: what a deployment gets
+    runner = load(path, **options)
+    return quick_latency(runner.infer, x).median
+
+
+def _copy_card(fp32_path: Path, target: Path, card: dict) -> None:
+    """An INT8 IR in its own folder gets the card too, so it can be evaluated and benchmarked alone."""
+    if target.parent != fp32_path.parent and card:
+        with atomic_path(target.parent / "model.json") as tmp:
+            tmp.write_text(json.dumps(card, indent=2) + "\n")
+
+
+def _update_card(out: Path, card: dict, result: QuantizeResult) -> None:
+    if not card:
+        return
+    card = dict(card)
+    existing = [a for a in card.get("artifacts", []) if a.get("precision") != "int8"]
+    for item in result.artifacts:
+        if item.path:
+            existing.append({"format": item.format, "precision": "int8", "path": str(Path(item.path).relative_to(out)),
+                             "calibration": result.calibration})
+    card["artifacts"] = existing
+    with atomic_path(out / "model.json") as tmp:
+        tmp.write_text(json.dumps(card, indent=2) + "\n")

@@ -1,0 +1,122 @@
+"""INT8 per format: NNCF for OpenVINO IR and ONNX (QDQ), ai-edge-quantizer for TFLite."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgeemo.errors import EdgeemoError, MissingDependencyError
+from edgeemo.fsutil import atomic_path
+from edgeemo.quiet import quiet_native
+from edgeemo.runtime import adapt_layout, layout_of
+
+
+def _ignored(names: list[str] | None):
+    import nncf
+
+    return nncf.IgnoredScope(names=names, validate=False) if names else None
+
+
+def _preset(preset: str | None):
+    import nncf
+
+    if not preset:
+        return None
+    try:
+        return nncf.QuantizationPreset(preset.lower())
+    except ValueError:
+        raise EdgeemoError(f"--preset {preset!r}: performance or mixed") from None
+
+
+def quantize_openvino(xml: Path, out_xml: Path, calib: np.ndarray, preset: str | None = None,
+                      ignored_scope: list[str] | None = None, validation: tuple[np.ndarray, np.ndarray] | None = None,
+                      metric: Callable[[np.ndarray, np.ndarray], float] | None = None, max_drop: float | None = None) -> Path:
+    """nncf.quantize (or quantize_with_accuracy_control when ``max_drop`` is given) on an FP32 IR."""
+    import nncf
+    import openvino as ov
+
+    model = ov.Core().read_model(str(xml))
+    shape = [int(d) for d in model.inputs[0].get_shape()]
+    layout = model.get_rt_info(["edgeemo", "layout"]).astype(str) if model.has_rt_info(["edgeemo", "layout"]) else layout_of(shape)
+    items = [adapt_layout(calib[i:i + shape[0]], shape, layout) for i in range(0, len(calib) - shape[0] + 1, shape[0])]
+    calibration = nncf.Dataset(items)
+    with quiet_native():
+        if max_drop is None:
+            quantized = nncf.quantize(model, calibration, preset=_preset(preset), subset_size=len(items),
+                                      ignored_scope=_ignored(ignored_scope))
+        else:
+            xs, ys = validation
+            val_items = [(adapt_layout(xs[i:i + shape[0]], shape, layout), ys[i:i + shape[0]])
+                         for i in range(0, len(xs) - shape[0] + 1, shape[0])]
+
+            def validate(compiled, data) -> float:
+                scores, truth = [], []
+                for x, y in data:
+                    scores.append(np.asarray(compiled(x)[0]).reshape(len(y), -1))
+                    truth.append(y)
+                return metric(np.concatenate(truth), np.concatenate(scores))
+
+            quantized = nncf.quantize_with_accuracy_control(
+                model, calibration, nncf.Dataset(val_items), validation_fn=validate, max_drop=max_drop,
+                drop_type=nncf.DropType.ABSOLUTE, preset=_preset(preset), subset_size=len(items),
+                ignored_scope=_ignored(ignored_scope))
+    for key in ("labels", "channel_order", "layout", "mean", "scale", "resize", "output", "source"):
+        if model.has_rt_info(["edgeemo", key]):
+            quantized.set_rt_info(model.get_rt_info(["edgeemo", key]).astype(str), ["edgeemo", key])
+    out_xml.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_xml.parent, prefix=".ov-") as tmp:
+        staged = Path(tmp) / out_xml.name
+        ov.save_model(quantized, str(staged))
+        os.replace(staged.with_suffix(".bin"), out_xml.with_suffix(".bin"))
+        os.replace(staged, out_xml)
+    return out_xml
+
+
+def quantize_onnx(path: Path, out: Path, calib: np.ndarray, preset: str | None = None,
+                  ignored_scope: list[str] | None = None) -> Path:
+    """nncf.quantize on an ONNX model: a QDQ model ONNX Runtime runs in INT8."""
+    import nncf
+    import onnx
+
+    model = onnx.load(str(path))
+    inp = model.graph.input[0]
+    shape = [d.dim_value or 1 for d in inp.type.tensor_type.shape.dim]
+    layout = layout_of(shape)
+    items = [{inp.name: adapt_layout(calib[i:i + shape[0]], shape, layout)} for i in range(0, len(calib) - shape[0] + 1, shape[0])]
+    with quiet_native():
+        quantized = nncf.quantize(model, nncf.Dataset(items), preset=_preset(preset), subset_size=len(items),
+                                  ignored_scope=_ignored(ignored_scope))
+    quantized.ClearField("metadata_props")
+    quantized.metadata_props.extend(model.metadata_props)
+    with atomic_path(out) as tmp:
+        onnx.save(quantized, str(tmp))
+    return out
+
+
+def quantize_tflite(path: Path, out: Path, calib: np.ndarray) -> Path:
+    """Full-integer (INT8 weights and activations) TFLite with ai-edge-quantizer's static recipe, calibrated
+    on the same preprocessed inputs. Input/output stay float32 (quantize/dequantize at the edges)."""
+    try:
+        with quiet_native():
+            from ai_edge_quantizer import quantizer, recipe
+            from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        raise MissingDependencyError("TFLite INT8 needs ai-edge-quantizer (installed with litert-torch)") from None
+    detail = Interpreter(model_path=str(path)).get_input_details()[0]
+    shape = [int(d) for d in detail["shape"]]
+    signature = Interpreter(model_path=str(path)).get_signature_list()
+    sig_name = next(iter(signature))
+    input_name = signature[sig_name]["inputs"][0]
+    samples = [{input_name: adapt_layout(calib[i:i + shape[0]], shape, layout_of(shape))}
+               for i in range(0, len(calib) - shape[0] + 1, shape[0])]
+    with quiet_native():
+        q = quantizer.Quantizer(str(path), recipe.static_wi8_ai8())
+        calibration = q.calibrate({sig_name: samples})
+        result = q.quantize(calibration)
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(bytes(result.quantized_model))
+    return out

@@ -1,0 +1,83 @@
+"""Calibration inputs: real faces from the training split, or synthesised from the model itself (data-free)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeemo.data.preprocess import normalize, preprocess
+from edgeemo.models.spec import ModelSpec
+
+
+def real_inputs(spec: ModelSpec, data: str, subset: int, seed: int = 0) -> tuple[np.ndarray, list[str], list[str]]:
+    """Up to ``subset`` preprocessed faces from the *train* split (validation never calibrates), with labels;
+    plus warnings (fewer than asked, unreadable files)."""
+    from edgeemo.data import load_dataset
+
+    dataset = load_dataset(data)
+    if spec.labels and any(s.label in spec.labels for s in dataset.samples):
+        dataset = dataset.restrict(spec.labels)
+    train = dataset.split("train", seed=seed)
+    xs, ys, unreadable = [], [], 0
+    for sample in train.take(subset, seed):
+        image = sample.load()
+        if image is None or image.size == 0:
+            unreadable += 1
+            continue
+        xs.append(preprocess(image, spec))
+        ys.append(sample.label)
+    warnings = []
+    if unreadable:
+        warnings.append(f"{unreadable} unreadable image(s) skipped")
+    if len(xs) < subset:
+        warnings.append(f"only {len(xs)} calibration images available (asked for {subset}); using what there is")
+    return np.stack(xs) if xs else np.zeros((0,)), ys, warnings
+
+
+def synthetic_inputs(module, spec: ModelSpec, n: int = 64, steps: int = 150, seed: int = 0,
+                     on_step=lambda done, total: None) -> np.ndarray:
+    """Data-free calibration: optimise random images until the batch statistics they produce at every
+    BatchNorm match the running statistics stored in the model (DeepInversion without the teacher loss).
+    Returns normalised inputs in the spec's layout; no face image is involved."""
+    import torch
+
+    torch.manual_seed(seed)
+    bns = [m for m in module.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    h, w = spec.input_size
+    c = spec.channels
+    pixels = torch.nn.Parameter(torch.rand(n, c, h, w) * 255)
+    mean = torch.tensor(spec.mean, dtype=torch.float32).view(1, -1, 1, 1)
+    scale = torch.tensor(spec.scale, dtype=torch.float32).view(1, -1, 1, 1)
+    losses: list[torch.Tensor] = []
+
+    def hook(bn, inputs, _output):
+        x = inputs[0]
+        mu = x.mean(dim=(0, 2, 3))
+        var = x.var(dim=(0, 2, 3), unbiased=False)
+        losses.append(((mu - bn.running_mean) ** 2).sum() / (bn.running_var.sum() + 1e-6)
+                      + ((var - bn.running_var) ** 2).sum() / ((bn.running_var ** 2).sum() + 1e-6))
+
+    handles = [bn.register_forward_hook(hook) for bn in bns]
+    was_training = module.training
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    optimizer = torch.optim.Adam([pixels], lr=4.0)
+    try:
+        for step in range(steps if bns else 0):
+            losses.clear()
+            x = (pixels.clamp(0, 255) - mean) / scale
+            module(x)
+            tv = (x[:, :, 1:] - x[:, :, :-1]).abs().mean() + (x[:, :, :, 1:] - x[:, :, :, :-1]).abs().mean()
+            loss = torch.stack(losses).sum() + 0.05 * tv
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            on_step(step + 1, steps)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for p in module.parameters():
+            p.requires_grad_(True)
+        module.train(was_training)
+    images = pixels.detach().clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()  # N,H,W,C
+    return normalize(images, spec)

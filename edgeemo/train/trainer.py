@@ -1,0 +1,275 @@
+"""Train a zoo architecture (or --arch module:Class) on labeled faces: CPU-friendly, resumable, reproducible."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgeemo.data import load_dataset
+from edgeemo.data.datasets import DatasetError
+from edgeemo.data.preprocess import normalize, to_pixels
+from edgeemo.errors import EdgeemoError
+from edgeemo.evaluate.metrics import classification_metrics
+from edgeemo.fsutil import atomic_path
+from edgeemo.models import ModelSpec, get_spec
+from edgeemo.train.augment import augment
+
+
+@dataclass
+class TrainConfig:
+    arch: str
+    data: str
+    out: str
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    balance: float = 0.5  # sampling weight per image = count(class) ** -balance (0: natural, 1: fully balanced)
+    patience: int = 8
+    val_fraction: float = 0.2
+    seed: int = 0
+    limit: int | None = None
+    init: str | None = None  # "zoo" or a state-dict path
+    threads: int | None = None
+    teacher: str | None = None  # soft targets from another model (knowledge distillation)
+    distill_weight: float = 0.5
+    command: str = ""
+
+
+@dataclass
+class EpochLog:
+    epoch: int
+    loss: float
+    train_accuracy: float
+    val_accuracy: float
+    val_macro_recall: float
+    seconds: float
+
+
+@dataclass
+class TrainResult:
+    weights: str
+    card: str
+    best_epoch: int
+    validation: dict
+    history: list[EpochLog] = field(default_factory=list)
+
+
+def _load_pixels(dataset, spec: ModelSpec, labels: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    images, ys, unreadable = [], [], 0
+    for s in dataset.samples:
+        im = s.load()
+        if im is None or im.size == 0:
+            unreadable += 1
+            continue
+        images.append(to_pixels(im, spec))
+        ys.append(labels.index(s.label))
+    if not images:
+        raise DatasetError(f"{dataset.root}: no readable images")
+    return np.stack(images), np.array(ys, dtype=np.int64), unreadable
+
+
+def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: None,
+          on_batch: Callable[[int, int], None] = lambda done, total: None) -> TrainResult:
+    import torch
+
+    from edgeemo.models import create_model
+
+    torch.manual_seed(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    spec = get_spec(cfg.arch)
+    labels = list(spec.labels)
+    dataset = load_dataset(cfg.data)
+    if not any(s.label in labels for s in dataset.samples):
+        raise DatasetError(f"{cfg.data}: none of its labels {sorted(dataset.counts())} is one {cfg.arch} outputs ({', '.join(labels)})")
+    dataset = dataset.restrict(tuple(labels))
+    train_set, val_set = dataset.split("train", cfg.val_fraction, cfg.seed), dataset.split("val", cfg.val_fraction, cfg.seed)
+    if cfg.limit:
+        train_set.samples = train_set.take(cfg.limit, cfg.seed)
+        val_set.samples = val_set.take(max(len(labels), cfg.limit // 4), cfg.seed)
+    x_train, y_train, bad_train = _load_pixels(train_set, spec, labels)
+    x_val, y_val, bad_val = _load_pixels(val_set, spec, labels)
+    x_val_t = torch.from_numpy(normalize(x_val, spec))
+
+    model = create_model(cfg.arch, pretrained=cfg.init == "zoo")
+    if cfg.init and cfg.init != "zoo":
+        model.load_state_dict({k: v.float() for k, v in torch.load(cfg.init, map_location="cpu", weights_only=True).items()})
+    teacher = _teacher(cfg, spec, x_train) if cfg.teacher else None
+
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    counts = np.bincount(y_train, minlength=len(labels)).astype(np.float64)
+    sample_weight = (np.maximum(counts, 1) ** -cfg.balance)[y_train]
+    sample_weight /= sample_weight.sum()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = max(1, len(x_train) // cfg.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
+
+    state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "stale": 0, "history": []}
+    last = out / "last.pt"
+    if last.is_file():  # resume
+        ckpt = torch.load(last, map_location="cpu", weights_only=False)
+        if ckpt.get("config", {}).get("arch") != cfg.arch:
+            raise EdgeemoError(f"{last} belongs to {ckpt.get('config', {}).get('arch')}, not {cfg.arch}; use another --out")
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        state = ckpt["state"]
+
+    rng = np.random.default_rng(cfg.seed + 1000 * state["epoch"])
+    for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        order = rng.choice(len(x_train), size=steps_per_epoch * cfg.batch_size, p=sample_weight)
+        losses, correct = [], 0
+        for step in range(steps_per_epoch):
+            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            batch = np.stack([augment(x_train[i], rng) for i in idx])
+            x = torch.from_numpy(normalize(batch, spec))
+            y = torch.from_numpy(y_train[idx])
+            log_p = torch.log(model(x).clamp_min(1e-7)) if spec.output == "softmax" else torch.log_softmax(model(x), 1)
+            loss = _smoothed_nll(log_p, y, cfg.label_smoothing)
+            if teacher is not None:
+                with torch.no_grad():
+                    soft = torch.from_numpy(teacher(batch))
+                loss = (1 - cfg.distill_weight) * loss + cfg.distill_weight * -(soft * log_p).sum(1).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+            correct += int((log_p.argmax(1) == y).sum())
+            on_batch(step + 1, steps_per_epoch)
+        metrics = _validate(model, x_val_t, y_val, labels)
+        log = EpochLog(epoch, float(np.mean(losses)), correct / len(order), metrics["accuracy"], metrics["macro_recall"],
+                       time.perf_counter() - t0)
+        state["history"].append(asdict(log))
+        if metrics["macro_recall"] > state["best"]:
+            state.update(best=metrics["macro_recall"], best_epoch=epoch, stale=0)
+            _save_weights(model, out / "weights.pt")
+        else:
+            state["stale"] += 1
+        state["epoch"] = epoch
+        with atomic_path(last) as tmp:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                        "state": state, "config": asdict(cfg)}, tmp)
+        on_epoch(log)
+        if state["stale"] >= cfg.patience:
+            break
+
+    best = create_model(cfg.arch, pretrained=False)
+    best.load_state_dict({k: v.float() for k, v in torch.load(out / "weights.pt", map_location="cpu", weights_only=True).items()})
+    validation = _validate(best, x_val_t, y_val, labels)
+    validation["per_class"] = {k: asdict(v) for k, v in validation["per_class"].items()}
+    card = _card(cfg, spec, validation, state, len(x_train), len(x_val), bad_train + bad_val, dataset)
+    with atomic_path(out / "model.json") as tmp:
+        tmp.write_text(json.dumps(card, indent=2) + "\n")
+    _plot(state["history"], out / "curve.png")
+    history = [EpochLog(**h) for h in state["history"]]
+    return TrainResult(str(out / "weights.pt"), str(out / "model.json"), state["best_epoch"], validation, history)
+
+
+def _smoothed_nll(log_p, y, eps: float):
+    nll = -log_p.gather(1, y[:, None]).squeeze(1)
+    return ((1 - eps) * nll - eps * log_p.mean(1)).mean()
+
+
+def _validate(model, x, y, labels: list[str]) -> dict:
+    import torch
+
+    model.eval()
+    with torch.no_grad():
+        pred = torch.cat([model(x[i:i + 256]).argmax(1) for i in range(0, len(x), 256)]).numpy()
+    return classification_metrics(y, pred, labels)
+
+
+def _save_weights(model, path: Path) -> None:
+    """FP16 state dict (the zoo keeps weights small); BN running stats stay FP32 for exactness."""
+    import torch
+
+    state = {k: (v.half() if v.is_floating_point() and "running" not in k else v) for k, v in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _teacher(cfg: TrainConfig, spec: ModelSpec, _x) -> Callable[[np.ndarray], np.ndarray]:
+    """Soft targets over the student's labels from a teacher model (any model edgeemo can run)."""
+    from edgeemo.predictor import load_predictor
+
+    teacher = load_predictor(cfg.teacher)
+    columns = []
+    for label in spec.labels:
+        if label not in teacher.spec.labels:
+            raise EdgeemoError(f"teacher {cfg.teacher} has no {label!r} output")
+        columns.append(teacher.spec.labels.index(label))
+
+    def soft(pixels: np.ndarray) -> np.ndarray:
+        from edgeemo.data.preprocess import preprocess
+
+        x = np.stack([preprocess(p[:, :, ::-1] if spec.channel_order == "rgb" else p, teacher.spec) for p in pixels])
+        p = np.asarray(teacher.predict(x))[:, columns]
+        return (p / p.sum(1, keepdims=True)).astype(np.float32)
+
+    return soft
+
+
+def _card(cfg, spec, validation, state, n_train, n_val, unreadable, dataset) -> dict:
+    from edgeemo.profile import profile
+
+    cost = profile(cfg.arch)
+    return {
+        **spec.to_dict(),
+        "architecture": cfg.arch,
+        "macc": cost.macc,
+        "params": cost.params,
+        "weights": "weights.pt (state dict, FP16 storage)",
+        "training": {
+            "command": cfg.command or " ".join(shlex.quote(a) for a in sys.argv),
+            "config": {k: v for k, v in asdict(cfg).items() if k != "command"},
+            "seed": cfg.seed,
+            "best_epoch": state["best_epoch"],
+            "epochs_run": state["epoch"],
+        },
+        "data": {
+            "source": str(cfg.data),
+            "layout": dataset.layout,
+            "train_images": n_train,
+            "val_images": n_val,
+            "unreadable": unreadable,
+            "skipped_labels": dataset.skipped,
+            "split": f"stratified, val fraction {cfg.val_fraction}, seed {cfg.seed}",
+        },
+        "validation": {k: validation[k] for k in ("accuracy", "macro_recall", "macro_f1", "per_class", "confusion")},
+        "history": state["history"],
+    }
+
+
+def _plot(history: list[dict], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    epochs = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+    ax[0].plot(epochs, [h["loss"] for h in history], marker="o")
+    ax[0].set(title="training loss", xlabel="epoch")
+    ax[1].plot(epochs, [h["val_accuracy"] for h in history], marker="o", label="val accuracy")
+    ax[1].plot(epochs, [h["val_macro_recall"] for h in history], marker="o", label="val macro recall")
+    ax[1].set(title="validation", xlabel="epoch", ylim=(0, 1))
+    ax[1].legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
