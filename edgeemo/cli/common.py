@@ -28,3 +28,37 @@ def human(n: float, unit: str = "") -> str:
         if abs(n) >= div:
             return f"{n / div:.2f}{suffix}{unit}"
     return f"{n:g}{unit}"
+
+
+ChannelOrderOpt = Annotated[str | None, typer.Option("--channel-order", help="gray, bgr or rgb (source models without a card).")]
+MeanOpt = Annotated[str | None, typer.Option("--mean", help="Per-channel mean subtracted from 0..255 pixels.")]
+ScaleOpt = Annotated[str | None, typer.Option("--scale", help="Per-channel divisor after the mean.")]
+LabelsOpt = Annotated[str | None, typer.Option("--labels", help="Class names in output order, comma-separated.")]
+
+
+def floats(text: str | None, flag: str) -> list[float] | None:
+    if not text:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        from edgeemo.errors import EdgeemoError
+
+        raise EdgeemoError(f"{flag} {text!r}: expected numbers like 127.5 or 103.9,116.8,123.7") from None
+
+
+def overrides(input_shape=None, channel_order=None, mean=None, scale=None, labels=None):
+    """Preprocessing flags -> Overrides (validated)."""
+    from edgeemo.errors import EdgeemoError
+    from edgeemo.export.sources import Overrides
+    from edgeemo.source import parse_shape
+
+    if channel_order and channel_order not in ("gray", "bgr", "rgb"):
+        raise EdgeemoError(f"--channel-order {channel_order!r}: gray, bgr or rgb")
+    return Overrides(
+        input_shape=parse_shape(input_shape),
+        channel_order=channel_order,
+        mean=floats(mean, "--mean"),
+        scale=floats(scale, "--scale"),
+        labels=[v.strip() for v in labels.split(",")] if labels else None,
+    )

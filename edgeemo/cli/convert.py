@@ -7,18 +7,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import InputShapeOpt, JsonOpt, console, err_console, human, print_json
-
-
-def _floats(text: str | None, flag: str) -> list[float] | None:
-    if not text:
-        return None
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        from edgeemo.errors import EdgeemoError
-
-        raise EdgeemoError(f"{flag} {text!r}: expected numbers like 127.5 or 103.9,116.8,123.7") from None
+from edgeemo.cli.common import (
+    ChannelOrderOpt,
+    InputShapeOpt,
+    JsonOpt,
+    LabelsOpt,
+    MeanOpt,
+    ScaleOpt,
+    console,
+    err_console,
+    human,
+    overrides,
+    print_json,
+)
 
 
 def convert(
@@ -34,35 +35,26 @@ def convert(
     state_key: Annotated[str | None, typer.Option("--state-key", help="Key of the state dict inside the checkpoint.")] = None,
     trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help="Allow full unpickling (runs code from the file).")] = False,
     input_shape: InputShapeOpt = None,
-    channel_order: Annotated[str | None, typer.Option("--channel-order", help="gray, bgr or rgb.")] = None,
-    mean: Annotated[str | None, typer.Option("--mean", help="Per-channel mean subtracted from 0..255 pixels.")] = None,
-    scale: Annotated[str | None, typer.Option("--scale", help="Per-channel divisor after the mean.")] = None,
-    labels: Annotated[str | None, typer.Option("--labels", help="Class names in output order, comma-separated.")] = None,
+    channel_order: ChannelOrderOpt = None,
+    mean: MeanOpt = None,
+    scale: ScaleOpt = None,
+    labels: LabelsOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Convert a trained model to ONNX, OpenVINO IR (static shape) and TFLite (NHWC); verify each against the source."""
     from edgeemo.errors import EdgeemoError
     from edgeemo.export.convert import FORMATS, convert as run_convert
-    from edgeemo.export.sources import Overrides, load_source, parse_kwargs
-    from edgeemo.source import parse_shape
+    from edgeemo.export.sources import load_source, parse_kwargs
 
     formats = tuple(f.strip().lower() for f in to.split(",") if f.strip())
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise EdgeemoError(f"--to {to!r}: unknown format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
-    if channel_order and channel_order not in ("gray", "bgr", "rgb"):
-        raise EdgeemoError(f"--channel-order {channel_order!r}: gray, bgr or rgb")
-    overrides = Overrides(
-        input_shape=parse_shape(input_shape),
-        channel_order=channel_order,
-        mean=_floats(mean, "--mean"),
-        scale=_floats(scale, "--scale"),
-        labels=[v.strip() for v in labels.split(",")] if labels else None,
-    )
+    flags = overrides(input_shape, channel_order, mean, scale, labels)
     if arch and not weights:
         weights = src
     with err_console.status("loading the source model...") if not json_out else _null():
-        source = load_source(weights if arch else src, overrides, arch, parse_kwargs(arch_kwargs), state_key, trust_checkpoint)
+        source = load_source(weights if arch else src, flags, arch, parse_kwargs(arch_kwargs), state_key, trust_checkpoint)
     status = err_console.status("converting...")
     if not json_out:
         status.start()

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from edgeemo.cli.common import JsonOpt, console, err_console, print_json
+from edgeemo.cli.common import ChannelOrderOpt, JsonOpt, LabelsOpt, MeanOpt, ScaleOpt, console, err_console, overrides, print_json
 
 RESIZE_POLICIES = ("squash", "letterbox", "crop")
 
@@ -24,7 +24,10 @@ def evaluate(
     split: Annotated[str, typer.Option("--split", help="train, val (deterministic, stratified) or all.")] = "val",
     classes: Annotated[str | None, typer.Option("--classes", help="Evaluate on these labels only, e.g. neutral,happy,sad,surprise,anger.")] = None,
     resize: Annotated[str | None, typer.Option("--resize", help="squash, letterbox, crop (default: the model's), or 'compare' for all three.")] = None,
-    labels: Annotated[str | None, typer.Option("--labels", help="Class names in output order, when the model has none.")] = None,
+    labels: LabelsOpt = None,
+    channel_order: ChannelOrderOpt = None,
+    mean: MeanOpt = None,
+    scale: ScaleOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Use at most N images (spread over the classes).")] = None,
     device: Annotated[str, typer.Option("--device", help="OpenVINO device for .xml models.")] = "CPU",
     json_out: JsonOpt = False,
@@ -32,13 +35,11 @@ def evaluate(
     """Accuracy, macro recall/F1, per-class precision/recall and the confusion matrix on one split."""
     from edgeemo.errors import EdgeemoError
     from edgeemo.evaluate import evaluate as run_eval
-    from edgeemo.export.sources import Overrides
     from edgeemo.predictor import load_predictor
 
     if resize and resize not in (*RESIZE_POLICIES, "compare"):
         raise EdgeemoError(f"--resize {resize!r}: squash, letterbox, crop or compare")
-    overrides = Overrides(labels=[v.strip() for v in labels.split(",")] if labels else None)
-    predictor = load_predictor(model, overrides, device=device)
+    predictor = load_predictor(model, overrides(None, channel_order, mean, scale, labels), device=device)
     wanted = [c.strip() for c in classes.split(",")] if classes else None
     policies = RESIZE_POLICIES if resize == "compare" else (resize,)
     results = []

@@ -151,17 +151,20 @@ def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "r
                 backends.quantize_onnx(fp32_path, target, calib_x, preset, ignored_scope)
             else:
                 backends.quantize_tflite(fp32_path, target, calib_x)
+            _copy_card(target, card)
+            load_predictor(str(target)).predict(calib_x[:1])  # the INT8 artifact must run in its runtime
         except EdgeemoError as exc:
             item.error = str(exc)
             result.artifacts.append(item)
             continue
-        except Exception as exc:  # NNCF / quantizer internals: report, keep going with the other formats
-            item.error = f"{fmt} INT8 failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        except Exception as exc:  # NNCF / quantizer / runtime internals: report, keep going with the other formats
+            detail = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+            item.error = f"{fmt} INT8 failed: {detail[:300]}"
+            _remove(target)
             result.artifacts.append(item)
             continue
         item.path, item.bytes = str(target), _size(target)
         item.size_ratio = item.bytes / item.fp32_bytes
-        _copy_card(fp32_path, target, card)
         on_step(f"{fmt} INT8: accuracy and latency")
         p32, p8 = load_predictor(str(fp32_path)), load_predictor(str(target))
         if data:
@@ -185,6 +188,12 @@ def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "r
     with atomic_path(out / "quantize.json") as tmp:
         tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    if path.suffix == ".xml":
+        path.with_suffix(".bin").unlink(missing_ok=True)
 
 
 def _torch_source(src, card: dict):
@@ -211,10 +220,11 @@ def _latency(path: Path, x: np.ndarray) -> float:
     return quick_latency(runner.infer, x).median
 
 
-def _copy_card(fp32_path: Path, target: Path, card: dict) -> None:
-    """An INT8 IR in its own folder gets the card too, so it can be evaluated and benchmarked alone."""
-    if target.parent != fp32_path.parent and card:
-        with atomic_path(target.parent / "model.json") as tmp:
+def _copy_card(target: Path, card: dict) -> None:
+    """Every INT8 artifact has the model card beside it, so it can be evaluated and benchmarked alone."""
+    path = target.parent / "model.json"
+    if card and not path.exists():
+        with atomic_path(path) as tmp:
             tmp.write_text(json.dumps(card, indent=2) + "\n")
 
 

@@ -1,0 +1,129 @@
+"""Datasets and the one preprocessing path."""
+
+import csv
+
+import cv2
+import numpy as np
+import pytest
+
+from edgeemo.data import load_dataset, normalize_label, preprocess
+from edgeemo.data.datasets import DatasetError
+from edgeemo.data.preprocess import resize
+from edgeemo.models import RETAIL_LABELS, get_spec
+
+from conftest import assert_one_line_error
+
+
+def test_shared_dataset_loads_with_normalised_labels(shared_data):
+    ds = load_dataset(shared_data)
+    assert len(ds.samples) == 10_943  # unique images; legend.csv lists 6 of them twice
+    counts = ds.counts()
+    # the README's counts, less the duplicate rows (first row wins)
+    assert counts == {"neutral": 5490, "happy": 4554, "surprise": 294, "sad": 213, "anger": 202, "disgust": 166,
+                      "fear": 17, "contempt": 7}
+    retail = ds.restrict(RETAIL_LABELS)
+    assert retail.skipped == {"disgust": 166, "fear": 17, "contempt": 7}
+
+
+def test_splits_are_deterministic_stratified_and_disjoint(shared_data):
+    ds = load_dataset(shared_data).restrict(RETAIL_LABELS)
+    val, train = ds.split("val"), ds.split("train")
+    assert not {s.key for s in val.samples} & {s.key for s in train.samples}
+    assert len(val.samples) + len(train.samples) == len(ds.samples)
+    assert [s.key for s in ds.split("val").samples] == [s.key for s in val.samples]
+    for label, n in ds.counts().items():
+        assert abs(val.counts()[label] - 0.2 * n) <= 1
+
+
+def _faces(tmp_path, n=3):
+    rng = np.random.default_rng(0)
+    images = {}
+    for label in ("happy", "sad"):
+        for i in range(n):
+            images[(label, i)] = rng.integers(0, 255, (48, 48), dtype=np.uint8)
+    return images
+
+
+def test_three_layouts_give_the_same_stream(tmp_path):
+    images = _faces(tmp_path)
+    folders = tmp_path / "folders"
+    legend = tmp_path / "legend"
+    (legend / "images").mkdir(parents=True)
+    rows = []
+    for (label, i), im in images.items():
+        (folders / label.upper()).mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(folders / label.upper() / f"{i}.png"), im)
+        cv2.imwrite(str(legend / "images" / f"{label}{i}.png"), im)
+        rows.append(("u", f"{label}{i}.png", "HAPPINESS" if label == "happy" else "sadness"))
+    with open(legend / "legend.csv", "w", newline="") as f:
+        csv.writer(f).writerows([("user.id", "image", "emotion"), *rows])
+    fer = tmp_path / "fer2013.csv"
+    with open(fer, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(("emotion", "pixels", "Usage"))
+        for (label, i), im in images.items():
+            w.writerow((3 if label == "happy" else 4, " ".join(map(str, im.flatten())), "Training"))
+    spec = get_spec("emolite")
+    streams = []
+    for root in (folders, legend, fer):
+        ds = load_dataset(root)
+        assert ds.counts() == {"happy": 3, "sad": 3}
+        streams.append(sorted((s.label, preprocess(s.load(), spec).tobytes()) for s in ds.samples))
+    assert streams[0] == streams[1] == streams[2]
+
+
+def test_label_aliases():
+    assert normalize_label("HAPPINESS") == "happy" and normalize_label("Angry") == "anger"
+    assert normalize_label("sadness") == "sad" and normalize_label(" Surprise ") == "surprise"
+
+
+@pytest.mark.parametrize("policy", ["squash", "letterbox", "crop"])
+def test_resize_policies_keep_the_output_size(policy):
+    image = np.zeros((100, 60, 3), np.uint8)
+    image[:, :, 2] = 200
+    out = resize(image, (64, 64), policy)
+    assert out.shape == (64, 64, 3)
+    if policy == "letterbox":
+        assert out[:, 0].max() == 0 and out[32, 32, 2] == 200  # padded sides, content in the middle
+    else:
+        assert out[:, :, 2].min() == 200
+
+
+def test_channel_swap_canary():
+    """emonet-resnet10 is BGR: a pure-red OpenCV pixel (B=0, G=0, R=255) must reach channel 2, not 0."""
+    spec = get_spec("emonet-resnet10")
+    assert spec.channel_order == "bgr"
+    red = np.zeros((64, 64, 3), np.uint8)
+    red[:, :, 2] = 255  # OpenCV images are BGR
+    x = preprocess(red, spec)
+    assert x.shape == (3, 64, 64)
+    assert x[2].mean() == 255 and x[0].mean() == 0, "channel order swapped: the model would see red as blue"
+    gray = preprocess(cv2.cvtColor(red, cv2.COLOR_BGR2GRAY), spec)
+    assert np.allclose(gray[0], gray[2])  # gray input is replicated to 3 channels
+
+
+def test_bad_datasets_are_one_line(tmp_path, cli):
+    (tmp_path / "empty").mkdir()
+    bad_csv = tmp_path / "bad.csv"
+    bad_csv.write_text("a,b\n1,2\n")
+    wrong = tmp_path / "wrong"
+    (wrong / "contempt").mkdir(parents=True)
+    cv2.imwrite(str(wrong / "contempt" / "x.png"), np.zeros((8, 8), np.uint8))
+    assert_one_line_error(cli("eval", "emolite", "--data", str(tmp_path / "empty")), "no images")
+    assert_one_line_error(cli("eval", "emolite", "--data", str(bad_csv)), "missing column")
+    assert_one_line_error(cli("eval", "emolite", "--data", str(wrong)), "none of the labels")
+    assert_one_line_error(cli("eval", "emolite", "--data", str(tmp_path / "nope")), "no such dataset")
+
+
+def test_corrupt_images_are_skipped_and_counted(tmp_path, cli):
+    root = tmp_path / "faces"
+    for label in ("happy", "sad"):
+        (root / label).mkdir(parents=True)
+        for i in range(3):
+            cv2.imwrite(str(root / label / f"{i}.png"), np.full((40, 40), 40 * i, np.uint8))
+    (root / "happy" / "zero.png").write_bytes(b"")
+    (root / "sad" / "broken.jpg").write_bytes(b"\xff\xd8garbage")
+    result = cli("eval", "emolite", "--data", str(root), "--split", "all", "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert report["n"] == 6 and report["skipped"]["unreadable"] == 2

@@ -1,0 +1,97 @@
+"""edgeemo eval and quantize on real faces, through the real runtimes."""
+
+import json
+
+import pytest
+
+from conftest import RETAIL, assert_one_line_error
+
+
+def test_eval_agrees_across_formats(fer_converted, fer_model, shared_data, cli):
+    accuracies = {}
+    for name, path in {"keras": fer_model, "onnx": fer_converted / "model.onnx",
+                       "openvino": fer_converted / "openvino" / "model.xml", "tflite": fer_converted / "model.tflite"}.items():
+        args = ["eval", str(path), "--data", str(shared_data), "--classes", RETAIL, "--json"]
+        if name == "keras":
+            args += ["--labels", "anger,disgust,fear,happy,sad,surprise,neutral", "--mean", "127.5", "--scale", "127.5"]
+        result = cli(*args)
+        assert result.code == 0, result.stderr
+        report = result.json()
+        assert {"accuracy", "macro_recall", "macro_f1", "per_class", "confusion", "labels", "n", "skipped"} <= set(report)
+        assert report["labels"] == RETAIL.split(",") and report["n"] > 2000
+        accuracies[name] = (report["accuracy"], report["macro_recall"])
+    ref = accuracies["keras"]
+    for name, (acc, recall) in accuracies.items():
+        assert abs(acc - ref[0]) <= 0.001 and abs(recall - ref[1]) <= 0.001, (name, accuracies)
+    assert 0.45 < ref[1] < 0.8  # fer's FER2013 model on this data: well above chance (0.2), far from perfect
+
+
+def test_eval_compares_resize_policies(fer_converted, shared_data, cli):
+    result = cli("eval", str(fer_converted / "openvino" / "model.xml"), "--data", str(shared_data), "--classes", RETAIL,
+                 "--resize", "compare", "--limit", "300", "--json")
+    assert result.code == 0, result.stderr
+    assert [r["resize"] for r in result.json()] == ["squash", "letterbox", "crop"]
+
+
+def test_fer_openvino_int8_keeps_macro_recall(fer_converted, shared_data, tmp_path, cli):
+    result = cli("quantize", str(fer_converted / "openvino" / "model.xml"), "--data", str(shared_data), "--classes", RETAIL,
+                 "--out", str(tmp_path), "--json")
+    assert result.code == 0, result.stderr
+    item = result.json()["artifacts"][0]
+    assert item["format"] == "openvino" and item["error"] is None
+    assert item["macro_recall_drop"] <= 1.0, item
+    assert item["size_ratio"] < 0.9 and item["latency_int8_ms"] > 0
+    saved = json.loads((tmp_path / "quantize.json").read_text())
+    assert saved["calibration"].startswith("real: 300 images from the train split")
+
+
+def test_fer_tflite_int8_reports_its_drop(fer_converted, shared_data, tmp_path, cli):
+    result = cli("quantize", str(fer_converted / "model.tflite"), "--data", str(shared_data), "--classes", RETAIL,
+                 "--max-drop", "1.0", "--out", str(tmp_path), "--json")
+    assert result.code == 0, result.stderr
+    item = result.json()["artifacts"][0]
+    assert item["format"] == "tflite" and item["int8"]["macro_recall"] > 0.4
+    assert (item["warning"] is not None) == (item["macro_recall_drop"] > 1.0)
+    from edgeemo.runtime.litert import interpreter_class
+
+    tensors = interpreter_class()(model_path=item["path"]).get_tensor_details()
+    assert sum(str(t["dtype"]).endswith("int8'>") for t in tensors) > 10  # integer weights and activations
+
+
+def test_onnx_qdq_and_accuracy_control(fer_converted, shared_data, tmp_path):
+    from edgeemo.export.convert import convert
+    from edgeemo.export.sources import Overrides, load_source
+    from edgeemo.quantize import quantize
+
+    convert(load_source("emonet-resnet10", Overrides()), tmp_path / "fp32", formats=("onnx",))
+    result = quantize(str(tmp_path / "fp32" / "model.onnx"), tmp_path / "onnx", data=str(shared_data), subset=64)
+    item = result.artifacts[0]
+    assert item.error is None and item.int8 is not None and item.latency_int8_ms > 0
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(item.path).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    controlled = quantize(str(fer_converted / "openvino" / "model.xml"), tmp_path / "ac", data=str(shared_data), subset=64,
+                          max_drop=0.5, classes=RETAIL.split(","))
+    assert controlled.artifacts[0].accuracy_control and controlled.artifacts[0].error is None
+
+
+def test_fewer_calibration_images_than_asked_warns(tmp_path, cli):
+    import cv2
+    import numpy as np
+
+    root = tmp_path / "faces"
+    for label in ("happy", "sad", "neutral"):
+        (root / label).mkdir(parents=True)
+        for i in range(6):
+            cv2.imwrite(str(root / label / f"{i}.png"), np.random.default_rng(i).integers(0, 255, (64, 64), np.uint8))
+    result = cli("quantize", "emolite", "--data", str(root), "--subset", "300", "--to", "openvino", "--out", str(tmp_path / "q"))
+    assert result.code == 0, result.stderr
+    assert "only" in result.stderr and "calibration images" in result.stderr
+
+
+def test_quantize_bad_inputs(tmp_path, cli):
+    assert_one_line_error(cli("quantize", "emolite", "--out", str(tmp_path)), "--calib synthetic")
+    assert_one_line_error(cli("quantize", "emolite", "--calib", "magic", "--out", str(tmp_path)), "--calib")
+    (tmp_path / "m.onnx").write_bytes(b"junk")
+    assert_one_line_error(cli("quantize", str(tmp_path / "m.onnx"), "--calib", "synthetic", "--out", str(tmp_path)), "model card")
