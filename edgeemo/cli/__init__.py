@@ -10,11 +10,13 @@ import typer
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
 
 from edgeemo import __version__
+from edgeemo.cli import bench as bench_cmd
 from edgeemo.cli import convert as convert_cmd
 from edgeemo.cli import evaluate as eval_cmd
 from edgeemo.cli import models as models_cmd
 from edgeemo.cli import profile as profile_cmd
 from edgeemo.cli import quantize as quantize_cmd
+from edgeemo.cli import targets as targets_cmd
 from edgeemo.cli import train as train_cmd
 
 app = typer.Typer(
@@ -30,6 +32,8 @@ app.command("convert")(convert_cmd.convert)
 app.command("eval")(eval_cmd.evaluate)
 app.command("quantize")(quantize_cmd.quantize)
 app.command("train")(train_cmd.train)
+app.command("bench")(bench_cmd.bench)
+app.command("targets")(targets_cmd.targets)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,213 @@
+"""bench: one latency protocol for OpenVINO, ONNX Runtime, LiteRT and PyTorch eager."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from edgeemo.bench.measure import measure
+from edgeemo.bench.runtimes import RUNTIME_FOR_SUFFIX, RUNTIMES, DeviceError, Prepared
+from edgeemo.bench.stats import LatencyStats
+from edgeemo.errors import EdgeemoError
+
+
+@dataclass
+class BenchResult:
+    model: str
+    runtime: str
+    device: str
+    device_name: str
+    mode: str
+    threads: int | None
+    streams: int
+    batch: int
+    iterations: int
+    latency_ms: LatencyStats
+    wall_ms: LatencyStats  # the blocking call as the calling program sees it
+    latency_source: str
+    throughput_fps: float
+    compile_ms: float
+    first_inference_ms: float
+    precision: str
+    input: str  # "random" or "faces from DIR"
+    end_to_end_ms: LatencyStats | None = None
+    environment: dict = field(default_factory=dict)
+    host_note: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def environment() -> dict:
+    """Host, runtime versions: saved with every result."""
+    import importlib.metadata as md
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    versions = {}
+    for pkg in ("openvino", "onnxruntime", "ai-edge-litert", "tflite-runtime", "torch", "numpy", "edgeemo"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(), "python": platform.python_version(),
+            "os": platform.platform(), "versions": versions}
+
+
+def _inputs(spec, shape: list[int], data: str | None, n: int = 16) -> tuple[list[np.ndarray], str]:
+    from edgeemo.runtime import adapt_layout, layout_of
+
+    batch = shape[0]
+    if data and spec is not None:
+        from edgeemo.data import load_dataset
+        from edgeemo.data.preprocess import preprocess
+
+        samples = load_dataset(data).take(n * batch)
+        xs = [preprocess(im, spec) for im in (s.load() for s in samples) if im is not None]
+        if not xs:
+            raise EdgeemoError(f"{data}: no readable images")
+        arr = np.stack(xs)
+        arr = np.concatenate([arr] * (-(-n * batch // len(arr))))[: n * batch]
+        desc = f"faces from {data}"
+    else:
+        rng = np.random.default_rng(0)
+        arr = rng.uniform(-1, 1, size=(n * batch, *shape[1:])).astype(np.float32)
+        desc = "random"
+    layout = layout_of(shape)
+    return [np.ascontiguousarray(adapt_layout(arr[i * batch:(i + 1) * batch], shape, layout)) for i in range(n)], desc
+
+
+def prepare(ref: str, runtime: str | None, device: str, mode: str, threads: int | None, streams: int | None,
+            batch: int, input_shape: list[int] | None, requests: int | None = None):
+    """Open MODEL in the chosen runtime: (Prepared, spec or None)."""
+    from edgeemo.bench import runtimes as rt
+    from edgeemo.predictor import find_card, spec_from_card
+
+    path = Path(ref)
+    runtime = runtime or (RUNTIME_FOR_SUFFIX.get(path.suffix.lower()) if path.is_file() else "torch")
+    if runtime not in RUNTIMES:
+        raise EdgeemoError(f"unknown runtime {runtime!r}: {', '.join(RUNTIMES)}")
+    if runtime != "openvino" and device not in ("CPU", "cpu"):
+        raise EdgeemoError(f"--device {device} applies to the OpenVINO runtime; {runtime} runs on the CPU here")
+    card = find_card(path) if path.is_file() else None
+    spec = spec_from_card(card, path.stem) if card else None
+    if runtime == "torch":
+        from edgeemo.export.sources import Overrides, load_source
+
+        src = load_source(ref, Overrides(input_shape=input_shape))
+        if src.framework != "torch":
+            raise EdgeemoError(f"{ref}: the torch runtime runs PyTorch models (zoo names, .pt, .pt2)")
+        shape = [batch, *src.input_shape[1:]]
+        return rt.prepare_torch(src.module, shape, threads), src.spec
+    if not path.is_file():
+        raise EdgeemoError(f"the {runtime} runtime needs an artifact file; convert {ref} first (`edgeemo convert`)")
+    from edgeemo.source import resolve
+
+    resolve(ref)
+    expected = {"openvino": ".xml", "onnxruntime": ".onnx", "litert": ".tflite"}[runtime]
+    if path.suffix.lower() != expected:
+        if runtime == "openvino" and path.suffix.lower() == ".onnx":
+            pass  # OpenVINO reads ONNX directly
+        else:
+            raise EdgeemoError(f"{ref}: the {runtime} runtime cannot read {path.suffix} files (it reads {expected})")
+    if runtime == "openvino":
+        shape = input_shape or None
+        return rt.prepare_openvino(path, device, mode, threads, streams, shape, requests), spec
+    if runtime == "onnxruntime":
+        return rt.prepare_onnxruntime(path, threads), spec
+    return rt.prepare_litert(path, threads), spec
+
+
+def benchmark(ref: str, runtime: str | None = None, device: str = "CPU", mode: str = "latency", threads: int | None = None,
+              streams: int | None = None, batch: int = 1, iterations: int | None = 200, seconds: float | None = None,
+              warmup: int = 10, data: str | None = None, end_to_end: bool = False, input_shape: list[int] | None = None,
+              host_note: str | None = None, requests: int | None = None,
+              on_progress: Callable[[int, int | None], None] = lambda d, t: None) -> BenchResult:
+    if mode not in ("latency", "throughput"):
+        raise EdgeemoError(f"--mode {mode!r}: latency or throughput")
+    if iterations is not None and iterations <= 0:
+        raise EdgeemoError(f"--iterations must be positive, got {iterations}")
+    if seconds is not None and seconds <= 0:
+        raise EdgeemoError(f"--time must be positive, got {seconds}")
+    if iterations is None and seconds is None:
+        iterations = 200
+    if batch != 1 and input_shape is None and Path(ref).suffix.lower() == ".xml":
+        raise EdgeemoError("--batch for an IR needs a static IR of that batch (`edgeemo convert --batch N`) or --input-shape")
+    prepared, spec = prepare(ref, runtime, device, mode, threads, streams, batch, input_shape, requests)
+    inputs, input_desc = _inputs(spec, prepared.input_shape, data)
+    if prepared.encode is not None:
+        inputs = [prepared.encode(x) for x in inputs]
+    batch = prepared.input_shape[0]
+    if mode == "throughput" and prepared.run_async is not None:
+        count = iterations or 1000
+        prepared.run_async(inputs, min(count, 20))  # warm-up
+        t0 = time.perf_counter()
+        first = 0.0
+        samples = prepared.run_async(inputs, count) if iterations else _timed_async(prepared, inputs, seconds)
+        wall = time.perf_counter() - t0
+        stats = wall_stats = LatencyStats.from_samples(samples)
+        fps = len(samples) * batch / wall
+        source = "completion callbacks of the async queue"
+    else:
+        samples, first, reported = measure(prepared.infer, inputs, iterations, seconds, warmup, on_progress,
+                                           prepared.runtime_latency)
+        wall_stats = LatencyStats.from_samples(samples)
+        stats = LatencyStats.from_samples(reported) if reported else wall_stats
+        source = "runtime-reported (InferRequest.latency, as benchmark_app)" if reported else "wall clock around the call"
+        fps = 1000.0 * batch / stats.mean
+    e2e = _end_to_end(prepared, spec, data) if end_to_end else None
+    return BenchResult(model=ref, runtime=prepared.runtime, device=prepared.device, device_name=prepared.device_name or prepared.device,
+                       mode=mode, threads=prepared.threads, streams=prepared.streams, batch=batch, iterations=len(samples),
+                       latency_ms=stats, wall_ms=wall_stats, latency_source=source, throughput_fps=fps, compile_ms=prepared.compile_ms, first_inference_ms=first,
+                       precision=prepared.precision, input=input_desc, end_to_end_ms=e2e, environment=environment(),
+                       host_note=host_note)
+
+
+def _timed_async(prepared: Prepared, inputs, seconds: float) -> list[float]:
+    samples: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        samples += prepared.run_async(inputs, 50)
+    return samples
+
+
+def _end_to_end(prepared: Prepared, spec, data: str | None, n: int = 50) -> LatencyStats:
+    """Decode a real JPEG, preprocess with the spec, infer: what a kiosk pays per face."""
+    import cv2
+
+    from edgeemo.data.preprocess import preprocess
+    from edgeemo.runtime import adapt_layout, layout_of
+
+    if spec is None:
+        raise EdgeemoError("--end-to-end needs the model card (model.json) beside the artifact for its preprocessing")
+    if data:
+        from edgeemo.data import load_dataset
+
+        path = next(s.path for s in load_dataset(data).take(8) if s.path is not None)
+        encoded = np.frombuffer(Path(path).read_bytes(), np.uint8)
+    else:
+        rng = np.random.default_rng(0)
+        ok, buf = cv2.imencode(".jpg", rng.integers(0, 255, (128, 128, 3), np.uint8))
+        encoded = buf.ravel()
+    samples = []
+    for _ in range(n):
+        t0 = time.perf_counter_ns()
+        image = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+        x = adapt_layout(preprocess(image, spec)[None], prepared.input_shape, prepared.layout or layout_of(prepared.input_shape))
+        x = np.ascontiguousarray(x)
+        prepared.infer(prepared.encode(x) if prepared.encode is not None else x)  # encoding is part of the kiosk path
+        samples.append((time.perf_counter_ns() - t0) / 1e6)
+    return LatencyStats.from_samples(samples)
+
+
+__all__ = ["BenchResult", "DeviceError", "LatencyStats", "benchmark", "environment"]

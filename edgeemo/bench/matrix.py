@@ -1,0 +1,96 @@
+"""Every artifact of a convert/quantize folder x the runtimes that can run it -> one comparison table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from edgeemo.fsutil import atomic_path
+
+# (relative path, format, precision, runtimes that read it)
+ARTIFACTS = (
+    ("model.onnx", "onnx", "fp32", ("onnxruntime", "openvino")),
+    ("model_int8.onnx", "onnx", "int8", ("onnxruntime",)),
+    ("openvino/model.xml", "openvino", "fp32", ("openvino",)),
+    ("openvino-fp16/model.xml", "openvino", "fp16", ("openvino",)),
+    ("openvino-int8/model.xml", "openvino", "int8", ("openvino",)),
+    ("model.tflite", "tflite", "fp32", ("litert",)),
+    ("model_fp16.tflite", "tflite", "fp16", ("litert",)),
+    ("model_int8.tflite", "tflite", "int8", ("litert",)),
+)
+
+
+@dataclass
+class MatrixRow:
+    format: str
+    precision: str
+    runtime: str
+    device: str
+    path: str
+    macc: int | None
+    params: int | None
+    bytes: int
+    median_ms: float | None
+    p99_ms: float | None
+    fps: float | None
+    compute_precision: str | None
+    accuracy: float | None = None
+    macro_recall: float | None = None
+    error: str | None = None
+
+
+def run_matrix(folder: str | Path, threads: int | None = 1, iterations: int = 200, data: str | None = None,
+               device: str = "CPU", classes: list[str] | None = None,
+               on_step: Callable[[str], None] = lambda s: None) -> list[MatrixRow]:
+    from edgeemo.bench import benchmark
+    from edgeemo.errors import EdgeemoError
+
+    folder = Path(folder)
+    card_path = folder / "model.json"
+    card = json.loads(card_path.read_text()) if card_path.is_file() else {}
+    found = [(folder / rel, fmt, prec, rts) for rel, fmt, prec, rts in ARTIFACTS if (folder / rel).is_file()]
+    if not found:
+        raise EdgeemoError(f"{folder}: no artifacts (model.onnx, openvino/model.xml, model.tflite, ...); run `edgeemo convert` first")
+    rows: list[MatrixRow] = []
+    accuracy_cache: dict[str, tuple[float, float]] = {}
+    for path, fmt, prec, runtimes in found:
+        size = path.stat().st_size + (path.with_suffix(".bin").stat().st_size if path.suffix == ".xml" else 0)
+        for runtime in runtimes:
+            on_step(f"{path.relative_to(folder)} on {runtime}")
+            row = MatrixRow(fmt, prec, runtime, device if runtime == "openvino" else "CPU", str(path.relative_to(folder)),
+                            card.get("macc"), card.get("params"), size, None, None, None, None)
+            try:
+                r = benchmark(str(path), runtime, device if runtime == "openvino" else "CPU", threads=threads,
+                              iterations=iterations)
+                row.median_ms, row.p99_ms, row.fps = r.latency_ms.median, r.latency_ms.p99, r.throughput_fps
+                row.compute_precision = r.precision
+                if data:
+                    if str(path) not in accuracy_cache:
+                        from edgeemo.evaluate import evaluate
+                        from edgeemo.predictor import load_predictor
+
+                        e = evaluate(load_predictor(str(path)), data, "val", classes)
+                        accuracy_cache[str(path)] = (e.accuracy, e.macro_recall)
+                    row.accuracy, row.macro_recall = accuracy_cache[str(path)]
+            except EdgeemoError as exc:
+                row.error = str(exc)
+            rows.append(row)
+    return rows
+
+
+def save_matrix(rows: list[MatrixRow], folder: str | Path) -> tuple[Path, Path]:
+    folder = Path(folder)
+    data = [asdict(r) for r in rows]
+    with atomic_path(folder / "bench_matrix.json") as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(data[0]))
+    writer.writeheader()
+    writer.writerows(data)
+    with atomic_path(folder / "bench_matrix.csv") as tmp:
+        tmp.write_text(buf.getvalue())
+    return folder / "bench_matrix.json", folder / "bench_matrix.csv"

@@ -1,0 +1,121 @@
+"""``edgeemo bench``: one honest latency protocol across runtimes and devices; ``--matrix`` for a whole folder."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from edgeemo.cli.common import InputShapeOpt, JsonOpt, console, err_console, human, print_json
+
+
+def bench(
+    model: Annotated[str, typer.Argument(help="Artifact (.xml/.onnx/.tflite), zoo name (PyTorch eager), or a folder with --matrix.")],
+    runtime: Annotated[str | None, typer.Option("--runtime", help="openvino, onnxruntime, litert or torch (default: from the file).")] = None,
+    device: Annotated[str, typer.Option("--device", help="OpenVINO device: CPU, GPU, NPU, AUTO, HETERO:NPU,CPU, ...")] = "CPU",
+    mode: Annotated[str, typer.Option("--mode", help="latency (1 request, sync) or throughput (async requests/streams).")] = "latency",
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="Inference threads (default: the runtime's).")] = None,
+    streams: Annotated[int | None, typer.Option("--streams", min=1, help="OpenVINO CPU streams (latency mode: 1).")] = None,
+    requests: Annotated[int | None, typer.Option("--requests", min=1, help="Async requests in throughput mode.")] = None,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Batch size (IR: needs a static IR of that batch).")] = 1,
+    iterations: Annotated[int | None, typer.Option("--iterations", help="Timed iterations (default 200).")] = None,
+    time_s: Annotated[float | None, typer.Option("--time", help="Stop after S seconds instead.")] = None,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed warm-up iterations.")] = 10,
+    data: Annotated[str | None, typer.Option("--data", help="Real preprocessed faces as inputs (and accuracy with --matrix).")] = None,
+    end_to_end: Annotated[bool, typer.Option("--end-to-end", help="Also time decode + preprocess + infer of a real image.")] = False,
+    target: Annotated[str | None, typer.Option("--target", help="Apply a profile from targets/ (see `edgeemo targets`).")] = None,
+    matrix: Annotated[bool, typer.Option("--matrix", help="MODEL is a convert/quantize folder: bench every artifact x runtime.")] = False,
+    input_shape: InputShapeOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Median/mean/std/min/max/p90/p99 latency, FPS, compile and first-inference time, with the environment."""
+    from edgeemo.bench import benchmark
+    from edgeemo.errors import EdgeemoError
+    from edgeemo.source import parse_shape
+
+    if iterations is not None and iterations <= 0:
+        raise EdgeemoError(f"--iterations must be positive, got {iterations}")
+    if time_s is not None and time_s <= 0:
+        raise EdgeemoError(f"--time must be positive, got {time_s}")
+    if mode not in ("latency", "throughput"):
+        raise EdgeemoError(f"--mode {mode!r}: latency or throughput")
+    host_note = None
+    if target:
+        from edgeemo.bench.runtimes import openvino_devices
+        from edgeemo.targets import load_target
+
+        profile = load_target(target)
+        runtime = runtime or profile.runtime
+        device = profile.device if device == "CPU" else device
+        threads = threads or profile.threads
+        host_note = profile.host_note(openvino_devices())
+        if host_note and profile.runtime == "openvino" and device == profile.device:
+            device = "CPU"  # measure what can be measured here, and say so
+            host_note += "; measured on CPU instead"
+        if host_note:
+            err_console.print(f"[yellow]note:[/yellow] {host_note}")
+    if matrix:
+        _matrix(model, threads or 1, iterations or 200, data, device, json_out)
+        return
+    with err_console.status("benchmarking...") if not json_out else _Null():
+        result = benchmark(model, runtime, device, mode, threads, streams, batch, iterations, time_s, warmup, data,
+                           end_to_end, parse_shape(input_shape), host_note, requests)
+    if json_out:
+        print_json(result.to_dict())
+        return
+    s = result.latency_ms
+    table = Table(title=f"{model}: {result.runtime} on {result.device} ({result.device_name}), {result.mode} mode")
+    for col in ("median", "mean", "std", "min", "max", "p90", "p99"):
+        table.add_column(f"{col} ms", justify="right")
+    table.add_row(*(f"{getattr(s, c):.3f}" for c in ("median", "mean", "std", "min", "max", "p90", "p99")))
+    console.print(table)
+    console.print(f"throughput {result.throughput_fps:.1f} FPS  compile {result.compile_ms:.1f} ms  first inference "
+                  f"{result.first_inference_ms:.2f} ms  iterations {result.iterations}  threads {result.threads}  "
+                  f"streams {result.streams}  batch {result.batch}  precision {result.precision}  input {result.input}")
+    console.print(f"latency source: {result.latency_source}; the call as Python sees it: median {result.wall_ms.median:.3f} ms, "
+                  f"p99 {result.wall_ms.p99:.3f} ms")
+    if result.end_to_end_ms:
+        console.print(f"end to end (decode + preprocess + infer): median {result.end_to_end_ms.median:.3f} ms, "
+                      f"p99 {result.end_to_end_ms.p99:.3f} ms")
+    env = result.environment
+    console.print(f"host: {env['cpu']}, {env['cores']} cores; " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
+    if host_note:
+        console.print(f"[yellow]{host_note}[/yellow]")
+
+
+def _matrix(folder: str, threads: int, iterations: int, data: str | None, device: str, json_out: bool) -> None:
+    from dataclasses import asdict
+
+    from edgeemo.bench.matrix import run_matrix, save_matrix
+
+    status = err_console.status("bench matrix...")
+    if not json_out:
+        status.start()
+    try:
+        rows = run_matrix(folder, threads, iterations, data, device, on_step=lambda s: status.update(f"bench: {s}"))
+    finally:
+        status.stop()
+    json_path, csv_path = save_matrix(rows, folder)
+    if json_out:
+        print_json([asdict(r) for r in rows])
+        return
+    table = Table(title=f"{folder}: {threads} thread(s), latency mode")
+    cols = ("format", "prec", "runtime", "device", "MACC", "params", "size", "median ms", "p99 ms", "FPS", "computes", "macro-R")
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("format", "prec", "runtime", "device", "computes") else "right", overflow="fold")
+    for r in rows:
+        table.add_row(r.format, r.precision, r.runtime, r.device, human(r.macc) if r.macc else "-", human(r.params) if r.params else "-",
+                      human(r.bytes, "B"), f"{r.median_ms:.3f}" if r.median_ms else "[red]error[/red]",
+                      f"{r.p99_ms:.3f}" if r.p99_ms else "-", f"{r.fps:.0f}" if r.fps else "-", r.compute_precision or (r.error or "-")[:40],
+                      f"{r.macro_recall:.3f}" if r.macro_recall is not None else "-")
+    console.print(table)
+    console.print(f"saved {json_path} and {csv_path}")
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False

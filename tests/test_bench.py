@@ -1,0 +1,125 @@
+"""edgeemo bench: every runtime for real on a small zoo model; schema, consistent statistics, devices, errors."""
+
+import json
+
+import pytest
+
+from edgeemo.export.convert import convert
+from edgeemo.export.sources import Overrides, load_source
+
+from conftest import assert_one_line_error
+
+KEYS = {"latency_ms", "throughput_fps", "compile_ms", "first_inference_ms", "runtime", "device", "threads", "mode", "iterations"}
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    convert(load_source("emolite", Overrides()), out)
+    return out
+
+
+def _check(report: dict, runtime: str, iterations: int):
+    assert KEYS <= set(report)
+    s = report["latency_ms"]
+    assert set(s) >= {"median", "mean", "std", "min", "max", "p90", "p99"}
+    assert 0 < s["min"] <= s["median"] <= s["p90"] <= s["p99"] <= s["max"]
+    assert report["runtime"] == runtime and report["iterations"] == iterations and report["mode"] == "latency"
+    assert report["throughput_fps"] == pytest.approx(1000 / s["mean"], rel=1e-6)
+    assert report["first_inference_ms"] > 0 and report["compile_ms"] >= 0
+    assert report["environment"]["cores"] >= 1 and report["environment"]["versions"]
+
+
+@pytest.mark.parametrize("path, runtime", [("openvino/model.xml", "openvino"), ("model.onnx", "onnxruntime"),
+                                           ("model.tflite", "litert"), ("emolite", "torch")])
+def test_every_runtime(artifacts, cli, path, runtime):
+    target = str(artifacts / path) if "." in path else path
+    result = cli("bench", target, "--iterations", "30", "--threads", "1", "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    _check(report, runtime, 30)
+    assert report["threads"] == 1
+
+
+def test_openvino_on_onnx_and_time_limit(artifacts, cli):
+    result = cli("bench", str(artifacts / "model.onnx"), "--runtime", "openvino", "--time", "0.5", "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert report["runtime"] == "openvino" and report["iterations"] > 10
+
+
+def test_end_to_end_and_real_faces(artifacts, shared_data, cli):
+    result = cli("bench", str(artifacts / "openvino" / "model.xml"), "--data", str(shared_data), "--end-to-end",
+                 "--iterations", "20", "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert report["input"].startswith("faces from")
+    assert report["end_to_end_ms"]["median"] > report["latency_ms"]["median"]
+
+
+def test_throughput_mode(artifacts, cli):
+    result = cli("bench", str(artifacts / "openvino" / "model.xml"), "--mode", "throughput", "--iterations", "200", "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert report["mode"] == "throughput" and report["throughput_fps"] > 0 and report["iterations"] == 200
+
+
+def test_auto_device_works(artifacts, cli):
+    result = cli("bench", str(artifacts / "openvino" / "model.xml"), "--device", "AUTO", "--iterations", "20", "--json")
+    assert result.code == 0, result.stderr
+
+
+@pytest.mark.parametrize("device", ["NPU", "GPU", "HETERO:NPU,CPU"])
+def test_absent_devices_say_what_is_present(artifacts, cli, device):
+    import openvino as ov
+
+    if device.split(":")[-1].split(",")[0] in ov.Core().available_devices:
+        pytest.skip(f"{device} is present here")
+    result = cli("bench", str(artifacts / "openvino" / "model.xml"), "--device", device)
+    assert_one_line_error(result, f"device {device} is not present", "CPU")
+
+
+def test_npu_preflight_rejects_dynamic_shapes(tmp_path):
+    import openvino as ov
+    import torch
+
+    from edgeemo.bench.runtimes import DeviceError, npu_preflight
+    from edgeemo.models import create_model
+
+    path = tmp_path / "dyn.onnx"
+    torch.onnx.export(create_model("emolite"), (torch.zeros(1, 1, 64, 64),), str(path), dynamo=False,
+                      input_names=["x"], dynamic_axes={"x": {0: "n"}})
+    with pytest.raises(DeviceError, match="static shapes"):
+        npu_preflight(ov.Core().read_model(str(path)))
+
+
+def test_bad_inputs(artifacts, cli, tmp_path):
+    xml = str(artifacts / "openvino" / "model.xml")
+    assert_one_line_error(cli("bench", xml, "--runtime", "tensorrt"), "unknown runtime")
+    assert_one_line_error(cli("bench", xml, "--iterations", "0"), "--iterations")
+    assert_one_line_error(cli("bench", xml, "--time", "-1"), "--time")
+    assert_one_line_error(cli("bench", str(artifacts / "model.tflite"), "--runtime", "onnxruntime"), "cannot read .tflite")
+    (tmp_path / "x.onnx").write_bytes(b"garbage")
+    assert_one_line_error(cli("bench", str(tmp_path / "x.onnx")), "x.onnx")
+
+
+def test_target_profile_says_the_figure_is_from_this_host(artifacts, cli):
+    result = cli("bench", str(artifacts / "model.tflite"), "--target", "rpi5", "--iterations", "20", "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert report["runtime"] == "litert" and report["threads"] == 4
+    assert "not on a rpi5" in report["host_note"] and "not on a rpi5" in result.stderr
+    listing = cli("targets", "--json")
+    assert {t["name"] for t in listing.json()} >= {"cpu-x86", "intel-igpu", "intel-npu", "rpi4", "rpi5"}
+
+
+def test_matrix(artifacts, cli):
+    result = cli("bench", str(artifacts), "--matrix", "--iterations", "20", "--json")
+    assert result.code == 0, result.stderr
+    rows = result.json()
+    assert {(r["format"], r["runtime"]) for r in rows} >= {("onnx", "onnxruntime"), ("onnx", "openvino"),
+                                                            ("openvino", "openvino"), ("tflite", "litert")}
+    for r in rows:
+        assert r["error"] is None and r["median_ms"] > 0 and r["macc"] > 0 and r["bytes"] > 0
+    assert json.loads((artifacts / "bench_matrix.json").read_text()) == rows
+    assert (artifacts / "bench_matrix.csv").read_text().startswith("format,precision,runtime")
