@@ -40,6 +40,8 @@ class MatrixRow:
     compute_precision: str | None
     accuracy: float | None = None
     macro_recall: float | None = None
+    confusion: list[list[int]] | None = None
+    labels: list[str] | None = None
     error: str | None = None
 
 
@@ -56,7 +58,7 @@ def run_matrix(folder: str | Path, threads: int | None = 1, iterations: int = 20
     if not found:
         raise EdgeemoError(f"{folder}: no artifacts (model.onnx, openvino/model.xml, model.tflite, ...); run `edgeemo convert` first")
     rows: list[MatrixRow] = []
-    accuracy_cache: dict[str, tuple[float, float]] = {}
+    accuracy_cache: dict[str, tuple] = {}
     for path, fmt, prec, runtimes in found:
         size = path.stat().st_size + (path.with_suffix(".bin").stat().st_size if path.suffix == ".xml" else 0)
         for runtime in runtimes:
@@ -74,8 +76,8 @@ def run_matrix(folder: str | Path, threads: int | None = 1, iterations: int = 20
                         from edgeemo.predictor import load_predictor
 
                         e = evaluate(load_predictor(str(path)), data, "val", classes)
-                        accuracy_cache[str(path)] = (e.accuracy, e.macro_recall)
-                    row.accuracy, row.macro_recall = accuracy_cache[str(path)]
+                        accuracy_cache[str(path)] = (e.accuracy, e.macro_recall, e.confusion, e.labels)
+                    row.accuracy, row.macro_recall, row.confusion, row.labels = accuracy_cache[str(path)]
             except EdgeemoError as exc:
                 row.error = str(exc)
             rows.append(row)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 
 import typer
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports TensorFlow
+# litert-torch imports JAX; a later fork (multiprocessing in a converter) warns although nothing runs JAX here.
+warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called")
 
 from edgeemo import __version__
 from edgeemo.cli import bench as bench_cmd
 from edgeemo.cli import convert as convert_cmd
+from edgeemo.cli import demo as demo_cmd
 from edgeemo.cli import evaluate as eval_cmd
 from edgeemo.cli import models as models_cmd
 from edgeemo.cli import profile as profile_cmd
@@ -26,6 +30,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("demo")(demo_cmd.demo)
+app.command("report")(demo_cmd.report)
 app.command("models")(models_cmd.models)
 app.command("profile")(profile_cmd.profile)
 app.command("convert")(convert_cmd.convert)

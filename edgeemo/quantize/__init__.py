@@ -82,7 +82,9 @@ def _fp32_artifacts(ref: str, out: Path, formats: tuple[str, ...], on_step) -> t
 def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "real", subset: int = 300,
              formats: tuple[str, ...] = ("openvino", "onnx", "tflite"), preset: str | None = None,
              ignored_scope: list[str] | None = None, max_drop: float | None = None, classes: list[str] | None = None,
-             on_step: Callable[[str], None] = lambda s: None) -> QuantizeResult:
+             on_step: Callable[[str], None] = lambda s: None, artifacts: dict[str, Path] | None = None) -> QuantizeResult:
+    """INT8 for ``ref`` (an FP32 artifact, or a source model converted first) or for the given FP32 ``artifacts``
+    (format -> path), all calibrated on the same inputs."""
     from edgeemo.evaluate import evaluate, prepare
     from edgeemo.evaluate.metrics import classification_metrics
     from edgeemo.predictor import find_card, load_predictor, spec_from_card
@@ -98,7 +100,7 @@ def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "r
         raise EdgeemoError("--max-drop needs --data DIR to measure accuracy on the validation split")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    fp32, src = _fp32_artifacts(ref, out, formats, on_step)
+    fp32, src = (artifacts, None) if artifacts else _fp32_artifacts(ref, out, formats, on_step)
     first = next(iter(fp32.values()))
     card = find_card(first) or {}
     spec = spec_from_card(card, first.stem)
@@ -113,7 +115,7 @@ def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "r
         calib_desc = f"real: {len(calib_x)} images from the train split of {data}"
     else:
         module = _torch_source(src, card)
-        calib_x = synthetic_inputs(module, spec, n=min(subset, 64))
+        calib_x = synthetic_inputs(module, spec, n=min(subset, 32))
         calib_desc = f"synthetic: {len(calib_x)} inputs optimised to match the model's BatchNorm statistics (no data)"
 
     validation = None

@@ -33,7 +33,7 @@ def real_inputs(spec: ModelSpec, data: str, subset: int, seed: int = 0) -> tuple
     return np.stack(xs) if xs else np.zeros((0,)), ys, warnings
 
 
-def synthetic_inputs(module, spec: ModelSpec, n: int = 64, steps: int = 150, seed: int = 0,
+def synthetic_inputs(module, spec: ModelSpec, n: int = 32, steps: int = 30, seed: int = 0,
                      on_step=lambda done, total: None) -> np.ndarray:
     """Data-free calibration: optimise random images until the batch statistics they produce at every
     BatchNorm match the running statistics stored in the model (DeepInversion without the teacher loss).
@@ -61,7 +61,7 @@ def synthetic_inputs(module, spec: ModelSpec, n: int = 64, steps: int = 150, see
     module.eval()
     for p in module.parameters():
         p.requires_grad_(False)
-    optimizer = torch.optim.Adam([pixels], lr=4.0)
+    optimizer = torch.optim.Adam([pixels], lr=8.0)
     try:
         for step in range(steps if bns else 0):
             losses.clear()

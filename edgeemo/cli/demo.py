@@ -1,0 +1,68 @@
+"""``edgeemo demo`` and ``edgeemo report``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from edgeemo.cli.common import JsonOpt, console, err_console, human, print_json
+
+
+def demo(
+    model: Annotated[list[str] | None, typer.Option("--model", help="Zoo name or model file (repeatable). Default: emonet-resnet10 and emolite.")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="Labeled faces: real calibration and accuracy. Without: data-free INT8, no accuracy.")] = None,
+    out: Annotated[str, typer.Option("--out", "-o", help="Run folder.")] = "runs/demo",
+    iterations: Annotated[int, typer.Option("--iterations", min=10, help="Timed iterations per artifact.")] = 100,
+    json_out: JsonOpt = False,
+) -> None:
+    """One command from trained models to a deployment report: profile, convert (verified), INT8, bench, eval, report."""
+    from edgeemo.demo import DEFAULT_MODELS, run_demo
+
+    status = err_console.status("demo...")
+    if not json_out:
+        status.start()
+
+    def on_step(step: str) -> None:
+        status.update(f"demo: {step}")
+        if not json_out:
+            err_console.print(f"[dim]>[/dim] {step}")
+
+    try:
+        result = run_demo(tuple(model) if model else DEFAULT_MODELS, data, out, iterations, on_step)
+    finally:
+        status.stop()
+    if json_out:
+        print_json(asdict(result))
+        return
+    table = Table(title=f"edgeemo demo ({'data: ' + data if data else 'no data'})")
+    for col in ("model", "MACC", "params", "budget", "fastest artifact", "median ms", "best macro recall", "INT8 macro recall"):
+        table.add_column(col, justify="left" if col in ("model", "fastest artifact") else "right", overflow="fold")
+    from edgeemo.reference import REFERENCE_MACC
+
+    for m in result.models:
+        not_measured = "not measured: no data"
+        table.add_row(m.name, human(m.macc), human(m.params), f"{m.macc / REFERENCE_MACC:.0%}", m.fastest, f"{m.fastest_ms:.3f}",
+                      f"{m.best_macro_recall:.3f}" if m.best_macro_recall is not None else not_measured,
+                      f"{m.int8_macro_recall:.3f}" if m.int8_macro_recall is not None else not_measured)
+    console.print(table)
+    for m in result.models:
+        for failure in m.failed:
+            console.print(f"[red]{m.name}: {failure}[/red]")
+    console.print(f"report: [bold]{result.report}[/bold]   total time {result.seconds:.1f} s")
+
+
+def report(
+    run_dir: Annotated[str, typer.Argument(help="A run folder written by `edgeemo demo` (or model folders with model.json).")],
+    json_out: JsonOpt = False,
+) -> None:
+    """Build report.html (self-contained, images embedded) and the PNGs; --json prints the combined results."""
+    from edgeemo.report import build_report
+
+    results = build_report(run_dir)
+    if json_out:
+        print_json(results)
+        return
+    console.print(f"report: [bold]{results['report']}[/bold] ({len(results['pngs'])} figures)")

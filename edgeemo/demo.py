@@ -1,0 +1,94 @@
+"""demo: profile -> convert (verified) -> INT8 -> bench every artifact -> eval (with data) -> report, per model."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from edgeemo.fsutil import atomic_path
+
+DEFAULT_MODELS = ("emonet-resnet10", "emolite")
+
+
+@dataclass
+class ModelSummary:
+    name: str
+    macc: int
+    params: int
+    fastest: str
+    fastest_ms: float
+    best_macro_recall: float | None
+    int8_macro_recall: float | None
+    failed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DemoResult:
+    out: str
+    data: str | None
+    seconds: float
+    report: str
+    models: list[ModelSummary]
+    steps: list[dict]
+
+
+def run_demo(models: tuple[str, ...] = DEFAULT_MODELS, data: str | None = None, out: str | Path = "runs/demo",
+             iterations: int = 100, on_step: Callable[[str], None] = lambda s: None) -> DemoResult:
+    from edgeemo.bench import environment
+    from edgeemo.bench.matrix import run_matrix, save_matrix
+    from edgeemo.export.convert import convert
+    from edgeemo.export.sources import Overrides, load_source
+    from edgeemo.profile import profile
+    from edgeemo.quantize import quantize
+    from edgeemo.report import build_report
+
+    start = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    steps: list[dict] = []
+    summaries: list[ModelSummary] = []
+
+    def step(name: str, fn):
+        on_step(name)
+        t0 = time.perf_counter()
+        value = fn()
+        steps.append({"step": name, "seconds": round(time.perf_counter() - t0, 2)})
+        return value
+
+    for name in models:
+        folder = out / Path(name).stem
+        folder.mkdir(parents=True, exist_ok=True)
+        cost = step(f"{name}: profile", lambda: profile(name))
+        with atomic_path(folder / "profile.json") as tmp:
+            tmp.write_text(json.dumps(cost.to_dict(), indent=2) + "\n")
+        src = load_source(name, Overrides())
+        converted = step(f"{name}: convert to ONNX, OpenVINO IR, TFLite (verified)", lambda: convert(src, folder, data=data))
+        fp32 = {a.format: Path(a.path) for a in converted.artifacts if a.passed and a.format in ("openvino", "tflite")}
+        calib = "real" if data else "synthetic"
+        quantized = step(f"{name}: INT8 ({'real' if data else 'data-free'} calibration)",
+                         lambda: quantize(name, folder, data, calib, artifacts=fp32))
+        rows = step(f"{name}: bench every artifact" + (" + accuracy" if data else ""),
+                    lambda: run_matrix(folder, threads=1, iterations=iterations, data=data))
+        save_matrix(rows, folder)
+        timed = [r for r in rows if r.median_ms]
+        fastest = min(timed, key=lambda r: r.median_ms)
+        recalls = [r.macro_recall for r in rows if r.macro_recall is not None]
+        int8 = [r.macro_recall for r in rows if r.precision == "int8" and r.macro_recall is not None]
+        failed = [f"{a.format} {a.precision}: {a.error}" for a in converted.artifacts if not a.passed]
+        failed += [f"{a.format} int8: {a.error}" for a in quantized.artifacts if a.error]
+        summaries.append(ModelSummary(name, cost.macc, cost.params, f"{fastest.format} {fastest.precision} / {fastest.runtime}",
+                                      fastest.median_ms, max(recalls) if recalls else None, max(int8) if int8 else None, failed))
+    seconds = time.perf_counter() - start
+    summary = {"models": [asdict(s) for s in summaries], "data": data, "seconds": seconds, "steps": steps,
+               "environment": environment()}
+    with atomic_path(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    report = step("report", lambda: build_report(out))
+    seconds = time.perf_counter() - start
+    summary["seconds"] = seconds
+    with atomic_path(out / "summary.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    return DemoResult(str(out), data, seconds, report["report"], summaries, steps)

@@ -1,0 +1,49 @@
+"""report: one self-contained HTML page (PNGs embedded) from a demo/run folder, plus the PNGs and a combined JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from edgeemo.errors import EdgeemoError
+from edgeemo.fsutil import atomic_path
+
+
+def collect(run_dir: str | Path) -> dict:
+    """Everything the run wrote: per model its profile, card, convert/quantize reports and bench matrix."""
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise EdgeemoError(f"no such run folder: {run}")
+    models = []
+    for folder in sorted(p for p in run.iterdir() if p.is_dir() and (p / "model.json").is_file()):
+        entry = {"name": folder.name, "dir": str(folder)}
+        for key, name in (("card", "model.json"), ("profile", "profile.json"), ("convert", "convert.json"),
+                          ("quantize", "quantize.json"), ("matrix", "bench_matrix.json")):
+            path = folder / name
+            entry[key] = json.loads(path.read_text()) if path.is_file() else None
+        models.append(entry)
+    if not models:
+        raise EdgeemoError(f"{run}: no model folders with a model.json (run `edgeemo demo` or `edgeemo convert --out {run}/NAME`)")
+    summary_path = run / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    from edgeemo.bench import environment
+
+    return {"run": str(run), "summary": summary, "environment": summary.get("environment") or environment(), "models": models}
+
+
+def build_report(run_dir: str | Path) -> dict:
+    """Write report.html, the PNGs and report.json into the run folder; return the combined results."""
+    from edgeemo.report.html import render
+    from edgeemo.report.plots import make_plots
+
+    results = collect(run_dir)
+    run = Path(run_dir)
+    pngs = make_plots(results, run)
+    html = render(results, pngs)
+    with atomic_path(run / "report.html") as tmp:
+        tmp.write_text(html)
+    with atomic_path(run / "report.json") as tmp:
+        tmp.write_text(json.dumps(results, indent=2) + "\n")
+    results["report"] = str(run / "report.html")
+    results["pngs"] = [str(p) for p in pngs.values()]
+    return results

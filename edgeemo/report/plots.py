@@ -1,0 +1,133 @@
+"""The report's figures (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgeemo.fsutil import atomic_path
+from edgeemo.reference import REFERENCE_MACC, REFERENCE_NAME
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: Path) -> Path:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    _plt().close(fig)
+    return path
+
+
+def _points(results: dict) -> list[dict]:
+    """(model, artifact, MACC, macro recall) for every evaluated artifact."""
+    points = []
+    for m in results["models"]:
+        macc = (m["profile"] or {}).get("macc") or (m["card"] or {}).get("macc")
+        seen = set()
+        for row in m["matrix"] or []:
+            if row.get("macro_recall") is None or row["path"] in seen:
+                continue
+            seen.add(row["path"])
+            points.append({"model": m["name"], "artifact": f"{row['format']} {row['precision']}", "macc": macc,
+                           "macro_recall": row["macro_recall"]})
+    return points
+
+
+def pareto(points: list[dict]) -> list[dict]:
+    """Points no other point beats on both MACC (lower) and macro recall (higher)."""
+    front = [p for p in points if not any(q["macc"] <= p["macc"] and q["macro_recall"] >= p["macro_recall"]
+                                          and (q["macc"], q["macro_recall"]) != (p["macc"], p["macro_recall"]) for q in points)]
+    return sorted(front, key=lambda p: p["macc"])
+
+
+def make_plots(results: dict, out: Path) -> dict[str, Path]:
+    plt = _plt()
+    pngs: dict[str, Path] = {}
+    points = _points(results)
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    if points:
+        colors = {name: f"C{i}" for i, name in enumerate(sorted({p["model"] for p in points}))}
+        for p in points:
+            ax.scatter(p["macc"], p["macro_recall"], color=colors[p["model"]], s=40, alpha=0.8)
+        for name, color in colors.items():
+            ax.scatter([], [], color=color, label=name)
+        front = pareto(points)
+        ax.plot([p["macc"] for p in front], [p["macro_recall"] for p in front], "k--", lw=1, label="Pareto front")
+        ref = [p for p in points if p["model"] == "emonet-resnet10"]
+        if ref:
+            best = max(ref, key=lambda p: p["macro_recall"])
+            ax.scatter([best["macc"]], [best["macro_recall"]], marker="*", s=300, color="gold", edgecolor="k", zorder=5,
+                       label="retail-0003 architecture (emonet-resnet10)")
+        ax.set_ylabel("validation macro recall")
+        ax.set_ylim(0, 1)
+    else:
+        ax.text(0.5, 0.5, "accuracy not measured: no data (run with --data)", ha="center", va="center",
+                transform=ax.transAxes, fontsize=12)
+        maccs = [(m["profile"] or {}).get("macc") for m in results["models"] if m["profile"]]
+        for m in results["models"]:
+            if m["profile"]:
+                ax.scatter(m["profile"]["macc"], 0.5, s=60)
+                ax.annotate(m["name"], (m["profile"]["macc"], 0.5), textcoords="offset points", xytext=(5, 8))
+        ax.set_yticks([])
+        _ = maccs
+    ax.axvline(REFERENCE_MACC, color="red", lw=1.5, label=f"budget: {REFERENCE_NAME} 62.99M MACC")
+    ax.axvline(REFERENCE_MACC / 4, color="orange", lw=1, ls=":", label="a quarter of the budget")
+    ax.set_xscale("log")
+    ax.set_xlabel("MACC (log scale)")
+    ax.set_title("accuracy vs compute")
+    ax.legend(fontsize=7, loc="lower right")
+    pngs["accuracy_vs_macc"] = _save(fig, out / "accuracy_vs_macc.png")
+
+    rows = [(m["name"], r) for m in results["models"] for r in (m["matrix"] or []) if r.get("median_ms")]
+    if rows:
+        fig, ax = plt.subplots(figsize=(9, 0.32 * len(rows) + 1.5))
+        labels = [f"{name} {r['format']} {r['precision']} / {r['runtime']}" for name, r in rows]
+        y = range(len(rows))
+        colors = ["C2" if r["precision"] == "int8" else "C0" if r["precision"] == "fp32" else "C1" for _, r in rows]
+        ax.barh([i + 0.2 for i in y], [r["median_ms"] for _, r in rows], height=0.4, color=colors, label="median")
+        ax.barh([i - 0.2 for i in y], [r["p99_ms"] for _, r in rows], height=0.4, color=colors, alpha=0.4, label="p99")
+        ax.set_yticks(list(y), labels, fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("latency, ms (1 thread, batch 1): solid median, light p99; blue FP32, orange FP16, green INT8")
+        ax.set_title("latency per artifact x runtime (this machine's CPU)")
+        pngs["latency"] = _save(fig, out / "latency.png")
+
+    for m in results["models"]:
+        layers = [layer for layer in (m["profile"] or {}).get("layers", []) if layer["macc"] > 0]
+        if not layers:
+            continue
+        top = sorted(layers, key=lambda layer: layer["macc"], reverse=True)[:12]
+        fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(top) + 1.2))
+        ax.barh(range(len(top)), [layer["macc"] / 1e6 for layer in top], color="C4")
+        ax.set_yticks(range(len(top)), [f"{layer['name'][-40:]} ({layer['op']})" for layer in top], fontsize=7)
+        ax.invert_yaxis()
+        ax.set_xlabel("MACC (millions)")
+        ax.set_title(f"{m['name']}: top layers of {m['profile']['macc'] / 1e6:.2f}M MACC")
+        pngs[f"layers_{m['name']}"] = _save(fig, out / f"layers_{m['name']}.png")
+
+    for m in results["models"]:
+        evaluated = [r for r in (m["matrix"] or []) if r.get("confusion")]
+        unique = {r["path"]: r for r in evaluated}
+        if not unique:
+            continue
+        items = list(unique.values())
+        fig, axes = plt.subplots(1, len(items), figsize=(3.2 * len(items), 3.2), squeeze=False)
+        for ax, r in zip(axes[0], items):
+            conf = r["confusion"]
+            ax.imshow(conf, cmap="Blues")
+            for i, row in enumerate(conf):
+                for j, v in enumerate(row):
+                    ax.text(j, i, str(v), ha="center", va="center", fontsize=6)
+            ax.set_xticks(range(len(r["labels"])), [lab[:4] for lab in r["labels"]], fontsize=6)
+            ax.set_yticks(range(len(r["labels"])), [lab[:4] for lab in r["labels"]], fontsize=6)
+            ax.set_title(f"{r['format']} {r['precision']}\nmacro recall {r['macro_recall']:.3f}", fontsize=8)
+        fig.suptitle(f"{m['name']}: confusion (rows true, columns predicted)", fontsize=9)
+        pngs[f"confusion_{m['name']}"] = _save(fig, out / f"confusion_{m['name']}.png")
+    return pngs
