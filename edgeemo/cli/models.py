@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -22,17 +23,19 @@ def models(
         print_json([e.to_dict() for e in entries])
         return
     table = Table(title="edgeemo model zoo")
-    for col in ("name", "input", "order", "classes", "MACC", "params", "budget", "weights"):
-        table.add_column(col, justify="right" if col in ("MACC", "params", "budget") else "left")
+    for col in ("name", "input", "order", "classes", "MACC", "params", "budget", "weights", "val macro-R"):
+        table.add_column(col, justify="right" if col in ("classes", "MACC", "params", "budget", "val macro-R") else "left", no_wrap=True)
     for e in entries:
+        recall = (e.metrics or {}).get("macro_recall")
         table.add_row(
             e.name,
             "x".join(map(str, e.input_shape)),
             e.channel_order,
-            f"{len(e.labels)}: {','.join(e.labels)}",
+            str(len(e.labels)),
             human(e.macc),
             human(e.params),
             f"{e.budget_fraction:.0%}",
-            e.weights or "[dim]none (random init)[/dim]",
+            Path(e.weights).name if e.weights else "[dim]random[/dim]",
+            f"{recall:.3f}" if recall is not None else "-",
         )
     console.print(table)
