@@ -35,12 +35,18 @@ def train(
     from edgeemo.models import get_spec
     from edgeemo.train import TrainConfig, train as run_train
 
-    get_spec(arch)  # one-line error for an unknown architecture
+    from edgeemo.data import load_dataset
+    from edgeemo.data.datasets import DatasetError
+
+    labels = get_spec(arch).labels  # one-line error for an unknown architecture
+    found = load_dataset(data).counts()  # one-line errors for unusable data, before any progress bar
+    if not set(found) & set(labels):
+        raise DatasetError(f"{data}: none of its labels {sorted(found)} is one {arch} outputs ({', '.join(labels)})")
     cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr, balance=balance,
                       label_smoothing=label_smoothing, patience=patience, seed=seed, init=init, teacher=teacher,
                       limit=limit, threads=threads, command="edgeemo " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, disable=json_out) as bar:
+                  console=err_console, disable=json_out, transient=True) as bar:
         task = bar.add_task("epoch 1", total=None)
 
         def on_epoch(log):

@@ -122,8 +122,12 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
             raise EdgeemoError(f"{last} belongs to {ckpt.get('config', {}).get('arch')}, not {cfg.arch}; use another --out")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
         state = ckpt["state"]
+        if ckpt["config"].get("epochs") == cfg.epochs:
+            scheduler.load_state_dict(ckpt["scheduler"])
+        else:  # more (or fewer) epochs than first asked: the schedule stretches from where training stands
+            scheduler.last_epoch = min(state["epoch"] * steps_per_epoch, cfg.epochs * steps_per_epoch) - 1
+            scheduler._step_count = scheduler.last_epoch + 1
 
     rng = np.random.default_rng(cfg.seed + 1000 * state["epoch"])
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
