@@ -16,6 +16,7 @@ from edgeemo import __version__
 from edgeemo.cli import bench as bench_cmd
 from edgeemo.cli import convert as convert_cmd
 from edgeemo.cli import demo as demo_cmd
+from edgeemo.cli import deploy as deploy_cmd
 from edgeemo.cli import evaluate as eval_cmd
 from edgeemo.cli import models as models_cmd
 from edgeemo.cli import profile as profile_cmd
@@ -40,6 +41,8 @@ app.command("quantize")(quantize_cmd.quantize)
 app.command("train")(train_cmd.train)
 app.command("bench")(bench_cmd.bench)
 app.command("targets")(targets_cmd.targets)
+app.command("deploy")(deploy_cmd.deploy)
+app.command("unpack")(deploy_cmd.unpack)
 
 
 def _version(value: bool) -> None:

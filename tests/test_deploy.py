@@ -1,0 +1,112 @@
+"""edgeemo deploy / unpack: bundles per target unpack, verify and pass their self-test; tampering is refused."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from edgeemo.export.convert import convert
+from edgeemo.export.sources import Overrides, load_source
+
+from conftest import assert_one_line_error
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("deploy_src")
+    convert(load_source("emolite", Overrides()), out, ("openvino", "tflite"), fp16=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def rpi_bundle(tmp_path_factory):
+    from edgeemo.deploy import build_bundle
+
+    out = tmp_path_factory.mktemp("bundle") / "rpi5.tar.gz"
+    build_bundle("emolite", "rpi5", out)  # INT8 TFLite, data-free calibration
+    return out
+
+
+@pytest.mark.parametrize("target, artifact, precision", [
+    ("rpi4", "model.tflite", "fp32"), ("cpu-x86", "openvino/model.xml", "fp32"),
+    ("intel-igpu", "openvino-fp16/model.xml", "fp16"), ("intel-npu", "openvino/model.xml", "fp32")])
+def test_bundles_for_every_target_verify_and_selftest(converted, tmp_path, cli, target, artifact, precision):
+    bundle = tmp_path / f"{target}.tar.gz"
+    made = cli("deploy", str(converted / artifact), "--target", target, "--precision", precision, "--out", str(bundle), "--json")
+    assert made.code == 0, made.stderr
+    env = dict(os.environ, EDGEEMO_DEVICE="CPU")  # GPU/NPU bundles are checked on this CPU
+    dest = tmp_path / "unpacked"
+    result = subprocess.run([sys.executable, "-m", "edgeemo", "unpack", str(bundle), "--to", str(dest), "--selftest", "--json"],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["verified"] and report["selftest"]["selftest"] == "pass"
+    manifest = json.loads((dest / "manifest.json").read_text())
+    assert manifest["target"]["name"] == target and set(manifest["entry_points"]) >= {"selftest", "bench"}
+    requirements = (dest / "requirements.txt").read_text()
+    assert ("ai-edge-litert==" if target.startswith("rpi") else "openvino==") in requirements
+    assert "torch" not in requirements and "tensorflow" not in requirements and "edgeemo" not in requirements
+    imports = [line.strip() for line in (dest / "runner.py").read_text().splitlines() if line.strip().startswith(("import ", "from "))]
+    assert not [line for line in imports if "edgeemo" in line or "torch" in line or "tensorflow" in line], imports
+
+
+def test_int8_rpi_bundle_selftest_and_bench(rpi_bundle, tmp_path, cli):
+    dest = tmp_path / "u"
+    assert cli("unpack", str(rpi_bundle), "--to", str(dest), "--selftest").code == 0
+    bench = subprocess.run([sys.executable, str(dest / "runner.py"), "--threads", "1", "bench", "--iterations", "20"],
+                           capture_output=True, text=True)
+    assert bench.returncode == 0, bench.stderr
+    stats = json.loads(bench.stdout.strip().splitlines()[-1])["latency_ms"]
+    assert stats["min"] <= stats["median"] <= stats["p99"] <= stats["max"]
+    card = json.loads((dest / "model.json").read_text())
+    assert card["precision"] == "int8" and card["target"] == "rpi5"
+
+
+def _rewrite(src, dst, change):
+    with tarfile.open(src, "r:gz") as tin, tarfile.open(dst, "w:gz") as tout:
+        for m in tin.getmembers():
+            data = tin.extractfile(m).read() if m.isfile() else None
+            m, data = change(m, data)
+            tout.addfile(m, io.BytesIO(data) if data is not None else None)
+
+
+def test_tampered_bundles_are_refused(rpi_bundle, tmp_path, cli):
+    flipped = tmp_path / "flipped.tar.gz"
+
+    def flip(m, data):
+        if m.name == "model.tflite":
+            data = data[:100] + bytes([data[100] ^ 1]) + data[101:]
+        return m, data
+
+    _rewrite(rpi_bundle, flipped, flip)
+    assert_one_line_error(cli("unpack", str(flipped), "--to", str(tmp_path / "a")), "checksum mismatch for model.tflite")
+    assert not (tmp_path / "a").exists()
+
+    traversal = tmp_path / "traversal.tar.gz"
+    _rewrite(rpi_bundle, traversal, lambda m, d: (setattr(m, "name", "../evil.py") or m, d) if m.name == "runner.py" else (m, d))
+    assert_one_line_error(cli("unpack", str(traversal), "--to", str(tmp_path / "b")), "'..'")
+    assert not (tmp_path / "evil.py").exists()
+
+    link = tmp_path / "link.tar.gz"
+    with tarfile.open(rpi_bundle, "r:gz") as tin, tarfile.open(link, "w:gz") as tout:
+        for m in tin.getmembers():
+            tout.addfile(m, tin.extractfile(m))
+        evil = tarfile.TarInfo("passwd")
+        evil.type, evil.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tout.addfile(evil)
+    assert_one_line_error(cli("unpack", str(link), "--to", str(tmp_path / "c")), "points outside")
+
+    absolute = tmp_path / "abs.tar.gz"
+    _rewrite(rpi_bundle, absolute, lambda m, d: (setattr(m, "name", "/tmp/x.json") or m, d) if m.name == "model.json" else (m, d))
+    assert_one_line_error(cli("unpack", str(absolute), "--to", str(tmp_path / "d")), "absolute path")
+
+
+def test_deploy_bad_inputs(converted, tmp_path, cli):
+    assert_one_line_error(cli("deploy", "emolite", "--target", "rpi9", "--out", str(tmp_path / "x.tar.gz")), "unknown target")
+    assert_one_line_error(cli("deploy", str(converted / "openvino" / "model.xml"), "--target", "rpi5",
+                              "--out", str(tmp_path / "x.tar.gz")), "runs litert")
+    assert not (tmp_path / "x.tar.gz").exists()
