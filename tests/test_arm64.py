@@ -24,8 +24,7 @@ def arm64():
     return SCRIPT
 
 
-@pytest.mark.parametrize("model, precision, cpu", [("emolite", "int8", "cortex-a76"), ("emolite", "fp32", "cortex-a72"),
-                                                   ("emonet-resnet10", "fp32", "cortex-a76")])
+@pytest.mark.parametrize("model, precision, cpu", [("emolite", "int8", "cortex-a76"), ("emonet-resnet10", "fp32", "cortex-a72")])
 def test_pi_bundle_selftest_under_arm64_emulation(arm64, tmp_path, cli, model, precision, cpu):
     bundle = tmp_path / "b.tar.gz"
     target = "rpi5" if cpu == "cortex-a76" else "rpi4"
