@@ -29,3 +29,27 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
             shutil.rmtree(tmp_path, ignore_errors=True)
         else:
             tmp_path.unlink(missing_ok=True)
+
+
+def remove_artifact(path: Path) -> None:
+    """Delete an artifact (an IR's .bin too, and its folder when that leaves it empty)."""
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    if path.suffix == ".xml":
+        path.with_suffix(".bin").unlink(missing_ok=True)
+        if path.parent.is_dir() and not any(path.parent.iterdir()):
+            path.parent.rmdir()
+
+
+def save_ir(model, out_xml: Path, compress_to_fp16: bool = False) -> Path:
+    """ov.save_model into a temporary folder beside ``out_xml``, then .bin and .xml renamed into place."""
+    import openvino as ov
+
+    out_xml = Path(out_xml)
+    out_xml.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out_xml.parent, prefix=".ov-") as tmp:
+        staged = Path(tmp) / out_xml.name
+        ov.save_model(model, str(staged), compress_to_fp16=compress_to_fp16)
+        os.replace(staged.with_suffix(".bin"), out_xml.with_suffix(".bin"))
+        os.replace(staged, out_xml)  # the .xml last: it is what marks the IR complete
+    return out_xml

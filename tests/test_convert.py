@@ -1,9 +1,6 @@
 """edgeemo convert: every artifact written and verified against its source; bad input is one line."""
 
 import json
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from edgeemo.data import load_dataset, normalize_label, preprocess
-from edgeemo.data.datasets import DatasetError
 from edgeemo.data.preprocess import resize
 from edgeemo.models import RETAIL_LABELS, get_spec
 

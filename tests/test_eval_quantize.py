@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 
 from conftest import RETAIL, assert_one_line_error
 

@@ -132,7 +132,6 @@ def prepare_openvino(path: Path, device: str, mode: str, threads: int | None, st
 
         queue.set_callback(done)
         for i in range(count):
-            idx = queue.get_idle_request_id()
             starts[i] = time.perf_counter_ns()
             queue.start_async({0: inputs[i % len(inputs)]}, userdata=i)
         queue.wait_all()

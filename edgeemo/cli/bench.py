@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import InputShapeOpt, JsonOpt, console, err_console, human, print_json
+from edgeemo.cli.common import InputShapeOpt, JsonOpt, console, err_console, human, print_json, status
 
 
 def bench(
@@ -58,7 +58,7 @@ def bench(
     if matrix:
         _matrix(model, threads or 1, iterations or 200, data, device, json_out)
         return
-    with err_console.status("benchmarking...") if not json_out else _Null():
+    with status("benchmarking...", not json_out):
         result = benchmark(model, runtime, device, mode, threads, streams, batch, iterations, time_s, warmup, data,
                            end_to_end, parse_shape(input_shape), host_note, requests)
     if json_out:
@@ -89,13 +89,8 @@ def _matrix(folder: str, threads: int, iterations: int, data: str | None, device
 
     from edgeemo.bench.matrix import run_matrix, save_matrix
 
-    status = err_console.status("bench matrix...")
-    if not json_out:
-        status.start()
-    try:
-        rows = run_matrix(folder, threads, iterations, data, device, on_step=lambda s: status.update(f"bench: {s}"))
-    finally:
-        status.stop()
+    with status("bench matrix...", not json_out) as update:
+        rows = run_matrix(folder, threads, iterations, data, device, on_step=lambda s: update(f"bench: {s}"))
     json_path, csv_path = save_matrix(rows, folder)
     if json_out:
         print_json([asdict(r) for r in rows])
@@ -111,11 +106,3 @@ def _matrix(folder: str, threads: int, iterations: int, data: str | None, device
                       f"{r.macro_recall:.3f}" if r.macro_recall is not None else "-")
     console.print(table)
     console.print(f"saved {json_path} and {csv_path}")
-
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Callable, Iterator
 
 import typer
 from rich.console import Console
@@ -16,6 +17,16 @@ InputShapeOpt = Annotated[
     str | None,
     typer.Option("--input-shape", help="Input shape, e.g. 1,3,64,64 (overrides a dynamic or unknown shape)."),
 ]
+
+
+@contextlib.contextmanager
+def status(text: str, enabled: bool = True) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr (off for --json); yields ``update(text)``."""
+    if not enabled:
+        yield lambda _text: None
+        return
+    with err_console.status(text) as spinner:
+        yield lambda new: spinner.update(new)
 
 
 def print_json(obj: Any) -> None:

@@ -15,10 +15,10 @@ from edgeemo.cli.common import (
     MeanOpt,
     ScaleOpt,
     console,
-    err_console,
     human,
     overrides,
     print_json,
+    status,
 )
 
 
@@ -53,16 +53,10 @@ def convert(
     flags = overrides(input_shape, channel_order, mean, scale, labels)
     if arch and not weights:
         weights = src
-    with err_console.status("loading the source model...") if not json_out else _null():
+    with status("loading the source model...", not json_out) as update:
         source = load_source(weights if arch else src, flags, arch, parse_kwargs(arch_kwargs), state_key, trust_checkpoint)
-    status = err_console.status("converting...")
-    if not json_out:
-        status.start()
-    try:
         result = run_convert(source, out, formats, fp16, batch, data,
-                             on_step=lambda step: status.update(f"converting: {step} (write + verify)"))
-    finally:
-        status.stop()
+                             on_step=lambda step: update(f"converting: {step} (write + verify)"))
     if json_out:
         print_json(result.to_dict())
     else:
@@ -88,11 +82,3 @@ def _relative(path: str | None, out: str) -> str:
     from pathlib import Path
 
     return str(Path(path).relative_to(out)) if path else "-"
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import JsonOpt, console, err_console, human, print_json
+from edgeemo.cli.common import JsonOpt, console, err_console, human, print_json, status
 
 
 def demo(
@@ -21,19 +21,14 @@ def demo(
     """One command from trained models to a deployment report: profile, convert (verified), INT8, bench, eval, report."""
     from edgeemo.demo import DEFAULT_MODELS, run_demo
 
-    status = err_console.status("demo...")
-    if not json_out:
-        status.start()
+    with status("demo...", not json_out) as update:
 
-    def on_step(step: str) -> None:
-        status.update(f"demo: {step}")
-        if not json_out:
-            err_console.print(f"[dim]>[/dim] {step}")
+        def on_step(step: str) -> None:
+            update(f"demo: {step}")
+            if not json_out:
+                err_console.print(f"[dim]>[/dim] {step}")
 
-    try:
         result = run_demo(tuple(model) if model else DEFAULT_MODELS, data, out, iterations, on_step)
-    finally:
-        status.stop()
     if json_out:
         print_json(asdict(result))
         return

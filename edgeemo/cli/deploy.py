@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from edgeemo.cli.common import JsonOpt, console, err_console, human, print_json
+from edgeemo.cli.common import JsonOpt, console, human, print_json, status
 
 
 def deploy(
@@ -25,7 +25,7 @@ def deploy(
     """Bundle the target's artifact, model card, standalone runner, pinned requirements, self-test data and checksums."""
     from edgeemo.deploy import build_bundle
 
-    with err_console.status(f"building the {target} bundle...") if not json_out else _Null():
+    with status(f"building the {target} bundle...", not json_out):
         result = build_bundle(model, target, out, precision, data)
     if json_out:
         print_json(asdict(result))
@@ -59,11 +59,3 @@ def unpack(
     else:
         console.print(f"{to}: {report['files']} files verified against the manifest ({report['target']})"
                       + (f"; selftest {report['selftest']['selftest']}" if selftest else ""))
-
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False

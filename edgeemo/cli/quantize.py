@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import JsonOpt, console, err_console, human, print_json
+from edgeemo.cli.common import JsonOpt, console, err_console, human, print_json, status
 
 
 def quantize(
@@ -31,16 +31,11 @@ def quantize(
     bad = [f for f in formats if f not in ("openvino", "onnx", "tflite")]
     if bad or not formats:
         raise EdgeemoError(f"--to {to!r}: choose from openvino, onnx, tflite")
-    status = err_console.status("quantizing...")
-    if not json_out:
-        status.start()
-    try:
+    with status("quantizing...", not json_out) as update:
         result = run_quantize(model, out, data, calib, subset, formats, preset,
                               [n.strip() for n in ignored_scope.split(",")] if ignored_scope else None, max_drop,
                               [c.strip() for c in classes.split(",")] if classes else None,
-                              on_step=lambda step: status.update(f"quantize: {step}"))
-    finally:
-        status.stop()
+                              on_step=lambda step: update(f"quantize: {step}"))
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {warning}")
     if json_out:

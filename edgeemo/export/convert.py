@@ -14,7 +14,7 @@ import numpy as np
 from edgeemo.errors import EdgeemoError
 from edgeemo.export.sources import SourceModel
 from edgeemo.export.validate import compare, is_probability
-from edgeemo.fsutil import atomic_path
+from edgeemo.fsutil import atomic_path, remove_artifact
 
 FORMATS = ("onnx", "openvino", "tflite")
 N_INPUTS = 32
@@ -127,7 +127,7 @@ def convert(
                 artifact = Artifact(fmt, precision, None, seconds=time.perf_counter() - t0, error=str(exc))
             result.artifacts.append(artifact)
             if not artifact.passed and artifact.path:
-                _remove(Path(artifact.path))
+                remove_artifact(Path(artifact.path))
                 artifact.path = None
         if onnx_path is not None or any(a.format == "openvino" and a.passed for a in result.artifacts):
             result.macc, result.params = _cost(out, onnx_path, result)
@@ -225,14 +225,6 @@ def _cost(out: Path, onnx_path: Path | None, result: ConvertResult) -> tuple[int
         return None, None
     cost = profile(str(target))
     return cost.macc, cost.params
-
-
-def _remove(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    if path.suffix == ".xml":
-        path.with_suffix(".bin").unlink(missing_ok=True)
-        if path.parent.is_dir() and not any(path.parent.iterdir()):
-            path.parent.rmdir()
 
 
 def _rel(path: str | None, out: Path) -> str | None:

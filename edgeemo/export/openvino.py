@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from edgeemo.errors import ModelLoadError
+from edgeemo.fsutil import save_ir
 
 
 def to_openvino(src: str | Path, out_xml: str | Path, input_shape: list[int], card: dict, fp16: bool = False) -> Path:
@@ -23,13 +22,7 @@ def to_openvino(src: str | Path, out_xml: str | Path, input_shape: list[int], ca
         raise ModelLoadError(f"OpenVINO conversion failed: {_summary(exc)}") from None
     for key, value in _rt_items(card):
         model.set_rt_info(value, ["edgeemo", key])
-    out_xml = Path(out_xml)
-    out_xml.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_xml.parent, prefix=".ov-") as tmp:
-        staged = Path(tmp) / out_xml.name
-        ov.save_model(model, str(staged), compress_to_fp16=fp16)
-        os.replace(staged.with_suffix(".bin"), out_xml.with_suffix(".bin"))
-        os.replace(staged, out_xml)  # the .xml last: it is what marks the IR complete
+    save_ir(model, Path(out_xml), compress_to_fp16=fp16)
     return out_xml
 
 

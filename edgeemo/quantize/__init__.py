@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from edgeemo.errors import EdgeemoError
-from edgeemo.fsutil import atomic_path
+from edgeemo.fsutil import atomic_path, remove_artifact
 
 INT8_NAMES = {"openvino": "openvino-int8/model.xml", "onnx": "model_int8.onnx", "tflite": "model_int8.tflite"}
 FP32_NAMES = {"openvino": "openvino/model.xml", "onnx": "model.onnx", "tflite": "model.tflite"}
@@ -162,7 +162,7 @@ def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "r
         except Exception as exc:  # NNCF / quantizer / runtime internals: report, keep going with the other formats
             detail = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
             item.error = f"{fmt} INT8 failed: {detail[:300]}"
-            _remove(target)
+            remove_artifact(target)
             result.artifacts.append(item)
             continue
         item.path, item.bytes = str(target), _size(target)
@@ -190,12 +190,6 @@ def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "r
     with atomic_path(out / "quantize.json") as tmp:
         tmp.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
     return result
-
-
-def _remove(path: Path) -> None:
-    path.unlink(missing_ok=True)
-    if path.suffix == ".xml":
-        path.with_suffix(".bin").unlink(missing_ok=True)
 
 
 def _torch_source(src, card: dict):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from edgeemo.errors import EdgeemoError, MissingDependencyError
-from edgeemo.fsutil import atomic_path
+from edgeemo.fsutil import atomic_path, save_ir
 from edgeemo.quiet import quiet_native
 from edgeemo.runtime import adapt_layout, layout_of
 
@@ -67,13 +65,7 @@ def quantize_openvino(xml: Path, out_xml: Path, calib: np.ndarray, preset: str |
     for key in ("labels", "channel_order", "layout", "mean", "scale", "resize", "output", "source"):
         if model.has_rt_info(["edgeemo", key]):
             quantized.set_rt_info(model.get_rt_info(["edgeemo", key]).astype(str), ["edgeemo", key])
-    out_xml.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out_xml.parent, prefix=".ov-") as tmp:
-        staged = Path(tmp) / out_xml.name
-        ov.save_model(quantized, str(staged))
-        os.replace(staged.with_suffix(".bin"), out_xml.with_suffix(".bin"))
-        os.replace(staged, out_xml)
-    return out_xml
+    return save_ir(quantized, out_xml, compress_to_fp16=True)
 
 
 def quantize_onnx(path: Path, out: Path, calib: np.ndarray, preset: str | None = None,
