@@ -168,7 +168,7 @@ def prepare_onnxruntime(path: Path, threads: int | None, providers: list[str] | 
 
 def prepare_litert(path: Path, threads: int | None) -> Prepared:
     from edgeemo.quiet import quiet_native
-    from edgeemo.runtime.litert import interpreter_class
+    from edgeemo.runtime.litert import encode_input, interpreter_class
 
     Interpreter = interpreter_class()
     t0 = time.perf_counter()
@@ -188,14 +188,7 @@ def prepare_litert(path: Path, threads: int | None) -> Prepared:
 
     dtype = np.dtype(detail["dtype"])
     precision = "int8" if any(np.dtype(t["dtype"]) == np.int8 for t in interpreter.get_tensor_details()) else "fp32"
-    encode = None
-    if dtype != np.float32:
-        scale, zero = detail["quantization"]
-        info = np.iinfo(dtype)
-
-        def encode(x: np.ndarray) -> np.ndarray:
-            return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
-
+    encode = None if dtype == np.float32 else (lambda x: encode_input(x, detail))
     return Prepared("litert", "CPU", infer, [int(d) for d in detail["shape"]], "", compile_ms, threads,
                     f"{precision} (input {dtype.name}, XNNPACK)", encode=encode)
 

@@ -38,16 +38,21 @@ class LiteRTRunner(Runner):
         shape = [int(d) for d in self.input["shape"]]
         super().__init__(shape, layout_of(shape))
 
-    def _quant(self, x: np.ndarray, detail: dict, forward: bool) -> np.ndarray:
-        scale, zero = detail["quantization"]
-        if not scale or detail["dtype"] == np.float32:
-            return x.astype(detail["dtype"]) if forward else x.astype(np.float32)
-        if forward:
-            info = np.iinfo(detail["dtype"])
-            return np.clip(np.round(x / scale + zero), info.min, info.max).astype(detail["dtype"])
-        return (x.astype(np.float32) - zero) * scale
-
     def _run(self, x: np.ndarray) -> np.ndarray:
-        self.interpreter.set_tensor(self.input["index"], self._quant(x, self.input, True))
+        self.interpreter.set_tensor(self.input["index"], encode_input(x, self.input))
         self.interpreter.invoke()
-        return self._quant(self.interpreter.get_tensor(self.output["index"]), self.output, False)
+        return decode_output(self.interpreter.get_tensor(self.output["index"]), self.output)
+
+
+def encode_input(x: np.ndarray, detail: dict) -> np.ndarray:
+    """Float input -> the tensor's type (quantized with its scale/zero point for an int8/uint8 input)."""
+    scale, zero = detail["quantization"]
+    if not scale or detail["dtype"] == np.float32:
+        return x.astype(detail["dtype"])
+    info = np.iinfo(detail["dtype"])
+    return np.clip(np.round(x / scale + zero), info.min, info.max).astype(detail["dtype"])
+
+
+def decode_output(y: np.ndarray, detail: dict) -> np.ndarray:
+    scale, zero = detail["quantization"]
+    return y.astype(np.float32) if not scale or detail["dtype"] == np.float32 else (y.astype(np.float32) - zero) * scale
