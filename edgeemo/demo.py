@@ -79,7 +79,8 @@ def run_demo(models: tuple[str, ...] = DEFAULT_MODELS, data: str | None = None, 
         int8 = [r.macro_recall for r in rows if r.precision == "int8" and r.macro_recall is not None]
         failed = [f"{a.format} {a.precision}: {a.error}" for a in converted.artifacts if not a.passed]
         failed += [f"{a.format} int8: {a.error}" for a in quantized.artifacts if a.error]
-        summaries.append(ModelSummary(name, cost.macc, cost.params, f"{fastest.format} {fastest.precision} / {fastest.runtime}",
+        via = "" if fastest.runtime == fastest.format else f" via {fastest.runtime}"
+        summaries.append(ModelSummary(name, cost.macc, cost.params, f"{fastest.format} {fastest.precision}{via}",
                                       fastest.median_ms, max(recalls) if recalls else None, max(int8) if int8 else None, failed))
     seconds = time.perf_counter() - start
     summary = {"models": [asdict(s) for s in summaries], "data": data, "seconds": seconds, "steps": steps,

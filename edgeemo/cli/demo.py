@@ -33,16 +33,17 @@ def demo(
         print_json(asdict(result))
         return
     table = Table(title=f"edgeemo demo ({'data: ' + data if data else 'no data'})")
-    for col in ("model", "MACC", "params", "budget", "fastest artifact", "median ms", "best macro recall", "INT8 macro recall"):
-        table.add_column(col, justify="left" if col in ("model", "fastest artifact") else "right", overflow="fold")
+    for col in ("model", "MACC", "params", "budget", "fastest", "ms", "macro-R", "INT8 macro-R"):
+        table.add_column(col, justify="left" if col in ("model", "fastest") else "right", overflow="fold")
     from edgeemo.reference import REFERENCE_MACC
 
     for m in result.models:
-        not_measured = "not measured: no data"
         table.add_row(m.name, human(m.macc), human(m.params), f"{m.macc / REFERENCE_MACC:.0%}", m.fastest, f"{m.fastest_ms:.3f}",
-                      f"{m.best_macro_recall:.3f}" if m.best_macro_recall is not None else not_measured,
-                      f"{m.int8_macro_recall:.3f}" if m.int8_macro_recall is not None else not_measured)
+                      f"{m.best_macro_recall:.3f}" if m.best_macro_recall is not None else "-",
+                      f"{m.int8_macro_recall:.3f}" if m.int8_macro_recall is not None else "-")
     console.print(table)
+    if not data:
+        console.print("accuracy: not measured: no data (give --data DIR, e.g. ../shared/data/facial_expressions)")
     for m in result.models:
         for failure in m.failed:
             console.print(f"[red]{m.name}: {failure}[/red]")
