@@ -21,3 +21,13 @@ class ShapeError(EdgeemoError):
 
 class MissingDependencyError(EdgeemoError):
     """An optional framework (TensorFlow, LiteRT, ...) is needed but not installed."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first informative line of an exception from a framework (skips OpenVINO's check boilerplate)."""
+    text = str(exc).strip()
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(("Check ", "Exception from", "Traceback", "FrontEnd API failed", "[ GENERAL_ERROR ]")):
+            return line[:300]
+    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -53,3 +53,9 @@ def save_ir(model, out_xml: Path, compress_to_fp16: bool = False) -> Path:
         os.replace(staged.with_suffix(".bin"), out_xml.with_suffix(".bin"))
         os.replace(staged, out_xml)  # the .xml last: it is what marks the IR complete
     return out_xml
+
+
+def artifact_bytes(path: Path) -> int:
+    """Size on disk of an artifact; an OpenVINO IR counts its .bin too."""
+    path = Path(path)
+    return path.stat().st_size + (path.with_suffix(".bin").stat().st_size if path.suffix == ".xml" else 0)

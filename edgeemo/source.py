@@ -7,7 +7,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeemo.errors import ModelLoadError, ShapeError, UnknownModelError
+from edgeemo.errors import ModelLoadError, ShapeError, UnknownModelError, first_line
 from edgeemo.models import ModelSpec, create_model, get_spec, list_models
 
 # format name -> file suffixes (a SavedModel is a folder holding saved_model.pb)
@@ -82,12 +82,12 @@ def load_torch(source: Source):
         try:
             return torch.jit.load(str(source.path), map_location="cpu").eval()
         except Exception as exc:
-            raise ModelLoadError(f"{source.ref}: not a TorchScript model ({_first_line(exc)}); a checkpoint needs --arch") from None
+            raise ModelLoadError(f"{source.ref}: not a TorchScript model ({first_line(exc)}); a checkpoint needs --arch") from None
     if source.kind == "exported_program":
         try:
             return torch.export.load(str(source.path)).module()
         except Exception as exc:
-            raise ModelLoadError(f"{source.ref}: cannot load the ExportedProgram: {_first_line(exc)}") from None
+            raise ModelLoadError(f"{source.ref}: cannot load the ExportedProgram: {first_line(exc)}") from None
     raise ModelLoadError(f"{source.ref}: a {source.kind} model is not a PyTorch model")
 
 
@@ -127,7 +127,7 @@ def to_openvino(source: Source, input_shape: list[int] | None = None, workdir: P
             try:
                 model = ov.convert_model(str(saved))
             except Exception as exc:
-                raise ModelLoadError(f"{source.ref}: OpenVINO cannot convert it: {_first_line(exc)}") from None
+                raise ModelLoadError(f"{source.ref}: OpenVINO cannot convert it: {first_line(exc)}") from None
     else:
         raise ModelLoadError(f"{source.ref}: unsupported model kind {source.kind}")
     return make_static(model, input_shape, source.ref)
@@ -146,7 +146,7 @@ def read_with_frontend(source: Source):
     try:
         return frontend.convert(frontend.load(str(source.path)))
     except Exception as exc:
-        raise ModelLoadError(f"{source.ref}: cannot read as {source.kind}: {_first_line(exc)}") from None
+        raise ModelLoadError(f"{source.ref}: cannot read as {source.kind}: {first_line(exc)}") from None
 
 
 def make_static(model, input_shape: list[int] | None, name: str):
@@ -163,7 +163,7 @@ def make_static(model, input_shape: list[int] | None, name: str):
         try:
             model.reshape(input_shape)
         except Exception as exc:
-            raise ShapeError(f"{name}: input shape {input_shape} does not fit the model: {_first_line(exc)}") from None
+            raise ShapeError(f"{name}: input shape {input_shape} does not fit the model: {first_line(exc)}") from None
     elif shape.is_dynamic:
         dims = list(shape)
         if shape.rank.is_static and all(d.is_static for d in dims[1:]):
@@ -185,12 +185,3 @@ def _torch_input_shape(source: Source) -> list[int]:
         if shape:
             return shape
     raise ShapeError(f"{source.ref}: the input shape is not recorded in the file; give it with --input-shape, e.g. 1,3,64,64")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith(("Check ", "Exception from", "Traceback", "FrontEnd API failed", "[ GENERAL_ERROR ]")):
-            return line[:300]
-    return text.splitlines()[0][:300] if text else type(exc).__name__

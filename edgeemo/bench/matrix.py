@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from edgeemo.fsutil import atomic_path
+from edgeemo.fsutil import artifact_bytes, atomic_path
 
 # (relative path, format, precision, runtimes that read it)
 ARTIFACTS = (
@@ -60,7 +60,7 @@ def run_matrix(folder: str | Path, threads: int | None = 1, iterations: int = 20
     rows: list[MatrixRow] = []
     accuracy_cache: dict[str, tuple] = {}
     for path, fmt, prec, runtimes in found:
-        size = path.stat().st_size + (path.with_suffix(".bin").stat().st_size if path.suffix == ".xml" else 0)
+        size = artifact_bytes(path)
         for runtime in runtimes:
             on_step(f"{path.relative_to(folder)} on {runtime}")
             row = MatrixRow(fmt, prec, runtime, device if runtime == "openvino" else "CPU", str(path.relative_to(folder)),

@@ -14,7 +14,7 @@ import numpy as np
 from edgeemo.errors import EdgeemoError
 from edgeemo.export.sources import SourceModel
 from edgeemo.export.validate import compare, is_probability
-from edgeemo.fsutil import atomic_path, remove_artifact
+from edgeemo.fsutil import artifact_bytes, atomic_path, remove_artifact
 
 FORMATS = ("onnx", "openvino", "tflite")
 N_INPUTS = 32
@@ -207,7 +207,7 @@ def _verify(fmt: str, precision: str, path: Path, inputs: np.ndarray, reference:
 
     runner = load(path)
     parity = compare(reference, runner.infer(inputs), precision)
-    size = path.stat().st_size + (path.with_suffix(".bin").stat().st_size if fmt == "openvino" else 0)
+    size = artifact_bytes(path)
     artifact = Artifact(fmt, precision, str(path), size, round(seconds, 3), parity.max_abs_diff, parity.top1_agreement,
                         parity.tolerance, runner.layout, parity.passed)
     if not parity.passed:

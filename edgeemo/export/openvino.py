@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgeemo.errors import ModelLoadError
+from edgeemo.errors import ModelLoadError, first_line
 from edgeemo.fsutil import save_ir
 
 
@@ -19,7 +19,7 @@ def to_openvino(src: str | Path, out_xml: str | Path, input_shape: list[int], ca
     try:
         model = ov.convert_model(str(src), input=[input_shape])
     except Exception as exc:
-        raise ModelLoadError(f"OpenVINO conversion failed: {_summary(exc)}") from None
+        raise ModelLoadError(f"OpenVINO conversion failed: {first_line(exc)}") from None
     for key, value in _rt_items(card):
         model.set_rt_info(value, ["edgeemo", key])
     save_ir(model, Path(out_xml), compress_to_fp16=fp16)
@@ -31,9 +31,3 @@ def _rt_items(card: dict):
         if card.get(key) is not None:
             value = card[key]
             yield key, ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-
-
-def _summary(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    useful = [line for line in lines if not line.startswith(("Check ", "Exception from", "FrontEnd API failed"))]
-    return (useful or lines or [type(exc).__name__])[0][:300]

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from edgeemo.errors import EdgeemoError
-from edgeemo.fsutil import atomic_path, remove_artifact
+from edgeemo.fsutil import artifact_bytes, atomic_path, remove_artifact
 
 INT8_NAMES = {"openvino": "openvino-int8/model.xml", "onnx": "model_int8.onnx", "tflite": "model_int8.tflite"}
 FP32_NAMES = {"openvino": "openvino/model.xml", "onnx": "model.onnx", "tflite": "model.tflite"}
@@ -50,10 +50,6 @@ class QuantizeResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def _size(path: Path) -> int:
-    return path.stat().st_size + (path.with_suffix(".bin").stat().st_size if path.suffix == ".xml" else 0)
 
 
 def _fp32_artifacts(ref: str, out: Path, formats: tuple[str, ...], on_step) -> tuple[dict[str, Path], object]:
@@ -141,7 +137,7 @@ def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "r
     result = QuantizeResult(str(ref), str(out), calib_desc, len(calib_x), validation, warnings=warnings)
     for fmt, fp32_path in fp32.items():
         target = out / INT8_NAMES[fmt]
-        item = Quantized(fmt, None, str(fp32_path), fp32_bytes=_size(fp32_path))
+        item = Quantized(fmt, None, str(fp32_path), fp32_bytes=artifact_bytes(fp32_path))
         on_step(f"{fmt} INT8")
         try:
             if fmt == "openvino":
@@ -165,7 +161,7 @@ def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "r
             remove_artifact(target)
             result.artifacts.append(item)
             continue
-        item.path, item.bytes = str(target), _size(target)
+        item.path, item.bytes = str(target), artifact_bytes(target)
         item.size_ratio = item.bytes / item.fp32_bytes
         on_step(f"{fmt} INT8: accuracy and latency")
         p32, p8 = load_predictor(str(fp32_path)), load_predictor(str(target))
