@@ -51,7 +51,13 @@ def test_bundles_for_every_target_verify_and_selftest(converted, tmp_path, cli, 
     assert ("ai-edge-litert==" if target.startswith("rpi") else "openvino==") in requirements
     assert "torch" not in requirements and "tensorflow" not in requirements and "edgeemo" not in requirements
     imports = [line.strip() for line in (dest / "runner.py").read_text().splitlines() if line.strip().startswith(("import ", "from "))]
-    assert not [line for line in imports if "edgeemo" in line or "torch" in line or "tensorflow" in line], imports
+    assert not [line for line in imports if "torch" in line or "tensorflow" in line
+                or ("edgeemo" in line and "edgeemo_kiosk" not in line)], imports
+    # the bundled kiosk package imports with edgeemo, torch and tensorflow made unimportable
+    blocked = "import sys; sys.modules.update(edgeemo=None, torch=None, tensorflow=None); "
+    check = subprocess.run([sys.executable, "-c", blocked + "import edgeemo_kiosk, edgeemo_kiosk.preprocess"],
+                           capture_output=True, text=True, cwd=dest)
+    assert check.returncode == 0, check.stderr
 
 
 def test_int8_rpi_bundle_selftest_and_bench(rpi_bundle, tmp_path, cli):

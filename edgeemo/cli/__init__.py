@@ -21,6 +21,7 @@ from edgeemo.cli import evaluate as eval_cmd
 from edgeemo.cli import models as models_cmd
 from edgeemo.cli import profile as profile_cmd
 from edgeemo.cli import quantize as quantize_cmd
+from edgeemo.cli import run as run_cmd
 from edgeemo.cli import targets as targets_cmd
 from edgeemo.cli import train as train_cmd
 
@@ -43,6 +44,9 @@ app.command("bench")(bench_cmd.bench)
 app.command("targets")(targets_cmd.targets)
 app.command("deploy")(deploy_cmd.deploy)
 app.command("unpack")(deploy_cmd.unpack)
+app.command("run")(run_cmd.run)
+app.command("testclip")(run_cmd.testclip)
+app.command("predict")(run_cmd.predict)
 
 
 def _version(value: bool) -> None:

@@ -1,11 +1,18 @@
-"""Image -> network input, from the facts in a ModelSpec. The only place preprocessing happens."""
+"""Image -> network input, from the facts in a ModelSpec. The only place preprocessing happens.
+
+Needs only numpy and OpenCV: `edgeemo deploy` copies this file into kiosk bundles, where ``spec`` is any
+object with the ModelSpec fields (channel_order, input_size, resize, mean, scale, layout).
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from edgeemo.models.spec import ModelSpec
+if TYPE_CHECKING:
+    from edgeemo.models.spec import ModelSpec
 
 
 def _to_channels(image: np.ndarray, order: str) -> np.ndarray:

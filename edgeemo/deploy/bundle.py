@@ -20,6 +20,8 @@ from edgeemo.errors import EdgeemoError
 from edgeemo.fsutil import atomic_path
 
 RUNNER = Path(__file__).with_name("runner.py")
+KIOSK = Path(__file__).parents[1] / "kiosk"  # copied as edgeemo_kiosk/, with edgeemo's preprocessing beside it
+PREPROCESS = Path(__file__).parents[1] / "data" / "preprocess.py"
 # Versions known to exist for the Pi's Python 3.11 on aarch64 (docs/deploy.md; checked under emulation).
 PI_REQUIREMENTS = ["ai-edge-litert==2.3.0", "numpy==2.4.6", "opencv-python-headless==4.11.0.86"]
 
@@ -110,6 +112,9 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
                 "runtime": target.runtime}
         (stage / "model.json").write_text(json.dumps(card, indent=2) + "\n")
         shutil.copyfile(RUNNER, stage / "runner.py")
+        (stage / "edgeemo_kiosk").mkdir()
+        for module in sorted(KIOSK.glob("*.py")) + [PREPROCESS]:
+            shutil.copyfile(module, stage / "edgeemo_kiosk" / module.name)
         (stage / "requirements.txt").write_text(
             f"# {target.name}: {target.description}\n# Python 3.11 ({target.arch})\n" + "\n".join(_requirements(target.runtime)) + "\n")
         _record_selftest(stage, spec_from_card(card, card.get("name", "model")), synthetic_batch, precision, target.runtime)
@@ -117,12 +122,13 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
         manifest = {"format": "edgeemo-bundle/1", "edgeemo": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "target": asdict(target), "artifact": name, "precision": precision, "files": files,
                     "entry_points": {"selftest": "python3 runner.py selftest", "bench": "python3 runner.py bench",
-                                     "predict": "python3 runner.py predict IMAGE..."}}
+                                     "predict": "python3 runner.py predict IMAGE...",
+                                     "run": "python3 runner.py run --source VIDEO|CAMERA|URL --interval 10s"}}
         (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         with atomic_path(out) as tmp_out:
             with tarfile.open(tmp_out, "w:gz") as tar:
-                for path in sorted(stage.iterdir()):
-                    tar.add(path, arcname=path.name, recursive=False)
+                for path in sorted(stage.rglob("*")):
+                    tar.add(path, arcname=str(path.relative_to(stage)), recursive=False)
     return BundleResult(str(out), target.name, name, precision, out.stat().st_size, files)
 
 
@@ -140,9 +146,16 @@ def _record_selftest(stage: Path, spec, synthetic_batch, precision: str, runtime
 
 
 def _import_runner(folder: Path):
+    import sys
+
     spec = importlib.util.spec_from_file_location("edgeemo_bundle_runner", folder / "runner.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    path, dont_write = list(sys.path), sys.dont_write_bytecode
+    sys.dont_write_bytecode = True  # no __pycache__ inside the bundle
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:], sys.dont_write_bytecode = path, dont_write
     module.HERE = folder
     return module
 

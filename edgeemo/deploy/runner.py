@@ -5,8 +5,12 @@
   python3 runner.py selftest          run the inputs recorded at bundle time, compare with the recorded outputs
   python3 runner.py bench [--iterations N] [--threads T]   edgeemo bench's latency protocol, JSON out
   python3 runner.py predict IMAGE...  classify face crops (already cropped), JSON lines out
+  python3 runner.py run --source VIDEO|CAMERA|URL [--interval 10s] [--out FILE]
+                                      the kiosk loop: faces -> emotions -> one JSON line of counts per interval
+                                      (aggregates only: no face image, crop or identity is written or sent)
 
-This file is copied into every bundle by `edgeemo deploy`; it imports nothing from edgeemo.
+This file is copied into every bundle by `edgeemo deploy` with the package edgeemo_kiosk (the kiosk loop and
+edgeemo's preprocessing, numpy + OpenCV only); it imports nothing from edgeemo.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the bundled edgeemo_kiosk package
 
 
 def load_card() -> dict:
@@ -85,29 +90,22 @@ class Model:
         return np.concatenate([self.infer_one(batch[i:i + n]) for i in range(0, len(batch), n)])
 
 
-def preprocess(image: np.ndarray, card: dict, input_shape: list[int]) -> np.ndarray:
-    """Gray/colour, resize (crop/squash/letterbox), (pixel - mean) / scale, in the model's layout."""
-    import cv2
+def card_spec(card: dict, input_shape: list[int]):
+    """The card's preprocessing facts in the form edgeemo's preprocessing takes (layout from the model input)."""
+    from types import SimpleNamespace
 
-    order = card["channel_order"]
-    if order == "gray":
-        image = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        image = image[:, :, None]
-    else:
-        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image[:, :, :3]
-        image = image[:, :, ::-1] if order == "rgb" else image
-    th, tw = card["input_size"]
-    h, w = image.shape[:2]
-    if card.get("resize", "crop") == "crop":
-        s = max(th / h, tw / w)
-        ch, cw = min(h, round(th / s)), min(w, round(tw / s))
-        y, x = (h - ch) // 2, (w - cw) // 2
-        image = image[y:y + ch, x:x + cw]
-    c = image.shape[2]
-    image = cv2.resize(image, (tw, th), interpolation=cv2.INTER_AREA if h > th else cv2.INTER_LINEAR).reshape(th, tw, c)
-    x = (image.astype(np.float32) - np.asarray(card["mean"], np.float32)) / np.asarray(card["scale"], np.float32)
-    nhwc = len(input_shape) == 4 and input_shape[-1] == c
-    return x if nhwc else x.transpose(2, 0, 1)
+    channels = 1 if card["channel_order"] == "gray" else 3
+    nhwc = len(input_shape) == 4 and input_shape[-1] == channels and input_shape[1] != channels
+    return SimpleNamespace(channel_order=card["channel_order"], input_size=tuple(card["input_size"]),
+                           resize=card.get("resize", "crop"), mean=tuple(card["mean"]), scale=tuple(card["scale"]),
+                           layout="NHWC" if nhwc else "NCHW")
+
+
+def preprocess(image: np.ndarray, card: dict, input_shape: list[int]) -> np.ndarray:
+    """edgeemo's own preprocessing (bundled as edgeemo_kiosk/preprocess.py), driven by the model card."""
+    from edgeemo_kiosk.preprocess import preprocess as prepare
+
+    return prepare(image, card_spec(card, input_shape))
 
 
 def selftest(args) -> int:
@@ -164,6 +162,38 @@ def predict(args) -> int:
     return 0
 
 
+def run(args) -> int:
+    import cv2
+    from edgeemo_kiosk import IoUTracker, KioskPipeline, make_classifier, make_detector, parse_interval, run_stream
+    from edgeemo_kiosk.pipeline import SourceError
+
+    card = load_card()
+    model = Model(card, args.threads)
+    if args.threads:
+        cv2.setNumThreads(args.threads)
+    labels = tuple(card["labels"])
+    classify = make_classifier(model.infer, lambda crop: preprocess(crop, card, model.input_shape), card.get("output", "softmax"))
+    detector = make_detector(args.detector, detect_width=args.detect_width, min_face=args.min_face)
+    pipeline = KioskPipeline(detector, classify, labels, args.margin,
+                             IoUTracker(labels, half_life_s=args.smooth, threshold=args.threshold))
+    sink = open(args.out, "a", encoding="utf-8") if args.out else sys.stdout
+
+    def emit(record: dict) -> None:
+        sink.write(json.dumps(record) + "\n")
+        sink.flush()
+
+    try:
+        summary = run_stream(args.source, pipeline, parse_interval(args.interval), emit, max_frames=args.max_frames)
+    except (SourceError, ValueError) as exc:
+        print(f"runner: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if sink is not sys.stdout:
+            sink.close()
+    print(json.dumps({"summary": summary.to_dict(), "machine": platform.machine()}), file=sys.stderr)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=None)
@@ -174,8 +204,21 @@ def main() -> int:
     b.add_argument("--warmup", type=int, default=10)
     p = sub.add_parser("predict")
     p.add_argument("images", nargs="+")
+    from edgeemo_kiosk.pipeline import DEFAULTS
+
+    r = sub.add_parser("run", help="the kiosk loop (aggregates only)")
+    r.add_argument("--source", required=True, help="video file, camera index (0) or stream URL")
+    r.add_argument("--interval", default=DEFAULTS["interval"])
+    r.add_argument("--out", help="append the aggregates (JSON lines) here; default stdout")
+    r.add_argument("--detector", default=DEFAULTS["detector"])
+    r.add_argument("--detect-width", type=int, default=DEFAULTS["detect_width"])
+    r.add_argument("--min-face", type=int, default=DEFAULTS["min_face"])
+    r.add_argument("--margin", type=float, default=DEFAULTS["margin"])
+    r.add_argument("--threshold", type=float, default=DEFAULTS["threshold"])
+    r.add_argument("--smooth", type=float, default=DEFAULTS["smooth_s"])
+    r.add_argument("--max-frames", type=int, default=None)
     args = parser.parse_args()
-    return {"selftest": selftest, "bench": bench, "predict": predict}[args.command](args)
+    return {"selftest": selftest, "bench": bench, "predict": predict, "run": run}[args.command](args)
 
 
 if __name__ == "__main__":

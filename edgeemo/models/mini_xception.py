@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from edgeemo.models.registry import register_model
-from edgeemo.models.spec import FER2013_LABELS, ModelSpec
+from edgeemo.models.spec import RETAIL_LABELS, ModelSpec
 
 
 def _separable(in_ch: int, out_ch: int) -> nn.Sequential:
@@ -36,7 +36,7 @@ class XceptionModule(nn.Module):
 
 
 class MiniXception(nn.Module):
-    def __init__(self, num_classes: int = 7, in_channels: int = 1) -> None:
+    def __init__(self, num_classes: int = 5, in_channels: int = 1) -> None:
         super().__init__()
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, 8, 3, bias=False),
@@ -59,13 +59,13 @@ class MiniXception(nn.Module):
         name="mini-xception",
         input_size=(64, 64),
         channel_order="gray",
-        labels=FER2013_LABELS,
+        labels=RETAIL_LABELS,
         mean=(127.5,),
         scale=(127.5,),
         resize="crop",
         output="softmax",
-        description="mini-Xception, 64x64 gray, the 7 FER2013 classes",
+        description="mini-Xception, 64x64 gray, the 5 retail-0003 classes",
     )
 )
-def mini_xception(num_classes: int = 7, in_channels: int = 1) -> nn.Module:
+def mini_xception(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
     return MiniXception(num_classes, in_channels)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import sys
 import time
@@ -79,6 +80,9 @@ def _load_pixels(dataset, spec: ModelSpec, labels: list[str]) -> tuple[np.ndarra
 
 def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: None,
           on_batch: Callable[[int, int], None] = lambda done, total: None) -> TrainResult:
+    # oneDNN's AVX-512 1x1 strided-convolution weight gradient (torch 2.13 CPU) crashes on mini-xception's
+    # residual projections (segfault, found with gdb); its AVX2 kernels train as fast here. Read at first use.
+    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
     import torch
 
     from edgeemo.models import create_model

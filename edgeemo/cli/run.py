@@ -1,0 +1,152 @@
+"""``edgeemo run`` (the kiosk loop), ``edgeemo testclip`` (a video with known faces) and ``edgeemo predict``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+from edgeemo.cli.common import JsonOpt, console, err_console, print_json
+from edgeemo.kiosk.pipeline import DEFAULTS
+
+PRIVACY = ("Privacy: only the per-interval aggregates are output; no face image, crop, embedding or identity is "
+           "written, logged or sent. --preview writes an annotated video and must be asked for.")
+
+
+def run(
+    model: Annotated[str, typer.Option("--model", "-m", help="Zoo name, PyTorch/Keras file, or an .onnx/.xml/.tflite artifact.")],
+    source: Annotated[str, typer.Option("--source", "-s", help="Video file, camera index (0) or stream URL (rtsp://...).")],
+    interval: Annotated[str, typer.Option("--interval", help="Aggregate period: 10s, 1m, 500ms ...")] = DEFAULTS["interval"],
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Append the aggregates (JSON lines) to this file; default stdout.")] = None,
+    preview: Annotated[str | None, typer.Option("--preview", help="Write an annotated video (boxes, labels) here, for debugging.")] = None,
+    truth: Annotated[str | None, typer.Option("--truth", help="Score the run against a truth file from `edgeemo testclip`.")] = None,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for detection and classification.")] = 1,
+    device: Annotated[str, typer.Option("--device", help="OpenVINO device for .xml models (CPU, GPU, NPU).")] = "CPU",
+    detector: Annotated[str, typer.Option("--detector", help="haar-alt2, haar-default or haar-alt (OpenCV cascades).")] = DEFAULTS["detector"],
+    detect_width: Annotated[int, typer.Option("--detect-width", min=64, help="Detect on the frame scaled to this width.")] = DEFAULTS["detect_width"],
+    min_face: Annotated[int, typer.Option("--min-face", min=24, help="Smallest face side in frame pixels.")] = DEFAULTS["min_face"],
+    margin: Annotated[float, typer.Option("--margin", min=-0.3, max=1.0, help="Box fraction added per side before classifying (negative shrinks).")] = DEFAULTS["margin"],
+    threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Below this smoothed probability a face is 'uncertain'.")] = DEFAULTS["threshold"],
+    smooth: Annotated[float, typer.Option("--smooth", min=0.0, help="Half-life (s) of each face's label smoothing; 0 = none.")] = DEFAULTS["smooth_s"],
+    max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after N frames.")] = None,
+    duration: Annotated[str | None, typer.Option("--duration", help="Stop after this long (camera/stream), e.g. 8h.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Faces in each frame -> emotion per face (one batch) -> IoU tracks with smoothed labels -> one JSON line of
+    counts per interval (faces, emotions, face-seconds, mean dwell). Prints pipeline FPS and per-stage latency.
+
+    Privacy: only the aggregates are output; no face image, crop, embedding or identity is written, logged or sent.
+    """
+    from edgeemo.kiosk import parse_interval
+    from edgeemo.live import run_kiosk
+
+    max_seconds = None
+    if duration:
+        try:
+            max_seconds = parse_interval(duration)
+        except ValueError as exc:
+            from edgeemo.errors import EdgeemoError
+
+            raise EdgeemoError(f"--duration: {exc}") from None
+    to_stdout = out is None
+    result = run_kiosk(model, source, interval, out, preview, truth, threads, device, detector, detect_width, min_face,
+                       margin, threshold, smooth, max_frames, max_seconds,
+                       on_record=(lambda r: typer.echo(json.dumps(r))) if to_stdout else None)
+    s = result.summary
+    report = {"summary": {"model": result.model, "source": source, "frames": s.frames, "fps": s.fps,
+                          "faces_classified": s.faces_classified, "records": s.records, "stages_ms": s.stages,
+                          "aggregates": out or "stdout", "preview": preview, "settings": result.settings}}
+    if result.score is not None:
+        report["summary"]["score"] = result.score
+    if json_out:
+        typer.echo(json.dumps(report))
+        return
+    from rich.table import Table
+
+    target = err_console if to_stdout else console
+    table = Table(title=f"{s.frames} frames at {s.fps:.1f} FPS (1 frame = decode + detect + classify + track)")
+    table.add_column("stage")
+    table.add_column("mean ms", justify="right")
+    table.add_column("median ms", justify="right")
+    table.add_column("p90 ms", justify="right")
+    for stage, v in s.stages.items():
+        table.add_row(stage, f"{v['mean_ms']:.2f}", f"{v['median_ms']:.2f}", f"{v['p90_ms']:.2f}")
+    target.print(table)
+    if result.score is not None:
+        sc = result.score
+        target.print(f"detection recall {sc['detection_recall']:.3f} (precision {sc['detection_precision']:.3f})  "
+                     f"label accuracy {sc['label_accuracy']:.3f} (uncertain {sc['uncertain_rate']:.3f})  "
+                     f"stability {sc['stable_fraction']:.3f} ({sc['label_changes_per_visitor']:.2f} label changes per face, "
+                     f"{sc['tracks_per_visitor']:.2f} tracks per face)")
+    target.print(f"{s.records} aggregate record(s) -> {out or 'stdout'}" + (f"; preview {preview}" if preview else ""))
+
+
+def testclip(
+    data: Annotated[str, typer.Option("--data", help="Labeled faces (legend.csv + images/, class folders, FER2013 CSV).")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Video to write (.mp4 or .avi); the truth goes to OUT.truth.json.")] = "clip.mp4",
+    seconds: Annotated[float, typer.Option("--seconds", min=1.0)] = 30.0,
+    fps: Annotated[float, typer.Option("--fps", min=1.0)] = 15.0,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Make a 640x480 test video: held-out faces of the dataset (validation split), one or two at a time, moving over a
+    store-like background, with every box and label recorded, for `edgeemo run --truth`."""
+    from edgeemo.evaluate.video import make_clip
+
+    info = make_clip(data, out, seconds, fps, seed=seed)
+    if json_out:
+        print_json(asdict(info))
+        return
+    console.print(f"{info.video}: {info.frames} frames, {info.visitors} faces ({', '.join(f'{k} {v}' for k, v in sorted(info.labels.items()))})")
+    console.print(f"truth {info.truth}")
+
+
+def predict(
+    images: Annotated[list[str], typer.Argument(help="Photos or folders of photos.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Zoo name, model file or artifact.")] = "emonet-resnet10",
+    emotion: Annotated[str | None, typer.Option("--emotion", "-e", help="Rank by this emotion (default: the model's first label).")] = None,
+    top: Annotated[int | None, typer.Option("--top", min=1, help="Show only the N best photos.")] = None,
+    csv_out: Annotated[str | None, typer.Option("--csv", help="Also write the ranking to this CSV file.")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", min=1)] = None,
+    device: Annotated[str, typer.Option("--device")] = "CPU",
+    json_out: JsonOpt = False,
+) -> None:
+    """Find the faces in each photo, classify them, and rank the photos by the chosen emotion's probability
+    (a photo scores its best face; a photo with no face found is classified whole)."""
+    from rich.progress import Progress
+
+    from edgeemo.fsutil import atomic_path
+    from edgeemo.live import rank_photos
+
+    with Progress(console=err_console, disable=json_out, transient=True) as bar:
+        task = bar.add_task("photos", total=None)
+        ranked, unreadable, emotion = rank_photos(model, images, emotion, top, threads, device,
+                                                  on_progress=lambda done, total: bar.update(task, completed=done, total=total))
+    rows = [{"rank": i + 1, "image": p.path, "faces": p.faces, emotion: round(p.score, 4), "label": p.label,
+             "scores": p.scores} for i, p in enumerate(ranked)]
+    if csv_out:
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["rank", "image", "faces", emotion, "label"])
+        for r in rows:
+            w.writerow([r["rank"], r["image"], r["faces"], r[emotion], r["label"]])
+        with atomic_path(csv_out) as tmp:
+            tmp.write_text(buf.getvalue())
+    if json_out:
+        print_json({"emotion": emotion, "ranked": rows, "unreadable": unreadable})
+        return
+    from rich.table import Table
+
+    table = Table(title=f"photos ranked by P({emotion})")
+    for col in ("rank", "image", "faces", f"P({emotion})", "top label"):
+        table.add_column(col, justify="right" if col in ("rank", "faces", f"P({emotion})") else "left")
+    for r in rows:
+        table.add_row(str(r["rank"]), r["image"], str(r["faces"]) if r["faces"] else "0 (whole photo)",
+                      f"{r[emotion]:.3f}", r["label"])
+    console.print(table)
+    for path in unreadable:
+        err_console.print(f"[yellow]skipped {path}: not a readable image[/yellow]")

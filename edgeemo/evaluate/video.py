@@ -1,0 +1,202 @@
+"""A test video with known faces, and how well a kiosk run did on it.
+
+The clip is composed from held-out (validation split) faces of a labeled dataset moving over a
+textured background, one or two at a time, so detection recall, label accuracy and label stability
+can be measured against exact boxes and labels. The clip and its truth file are written where the
+user asks (never into the repository).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from edgeemo.data.datasets import DatasetError, load_dataset
+from edgeemo.errors import EdgeemoError
+from edgeemo.fsutil import atomic_path
+from edgeemo.kiosk.pipeline import FrameResult
+from edgeemo.kiosk.track import UNCERTAIN, greedy_match, iou_matrix
+from edgeemo.models.spec import RETAIL_LABELS
+
+
+@dataclass
+class ClipInfo:
+    video: str
+    truth: str
+    frames: int
+    fps: float
+    size: tuple[int, int]
+    visitors: int
+    labels: dict[str, int]  # visitors per label
+
+
+def _background(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A store-like backdrop: smooth colour noise, a floor gradient and a few shelf-like boxes."""
+    w, h = size
+    low = rng.integers(40, 200, size=(6, 8, 3), dtype=np.uint8)
+    bg = cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    bg *= np.linspace(1.0, 0.6, h, dtype=np.float32)[:, None, None]
+    for _ in range(6):
+        x, y = int(rng.integers(0, w - 80)), int(rng.integers(0, h - 40))
+        cv2.rectangle(bg, (x, y), (x + int(rng.integers(60, 200)), y + int(rng.integers(20, 60))),
+                      [float(v) for v in rng.integers(30, 230, 3)], -1)
+    return np.clip(bg, 0, 255).astype(np.uint8)
+
+
+def make_clip(data: str, out: str | Path, seconds: float = 20.0, fps: float = 15.0, size: tuple[int, int] = (640, 480),
+              labels: tuple[str, ...] = RETAIL_LABELS, seed: int = 0) -> ClipInfo:
+    """Write ``out`` (video) and ``out`` + '.truth.json' (boxes and labels per frame)."""
+    out = Path(out)
+    dataset = load_dataset(data).restrict(labels).split("val")  # faces no zoo model was trained on
+    pool: dict[str, list] = {}
+    for s in dataset.samples:
+        pool.setdefault(s.label, []).append(s)
+    if not pool:
+        raise DatasetError(f"{data}: no faces with the labels {', '.join(labels)}")
+    rng = np.random.default_rng(seed)
+    pick = random.Random(seed)
+    w, h = size
+    n_frames = int(round(seconds * fps))
+    # Two lanes (left/right half); visitors follow each other with short gaps, lane 2 starts later,
+    # so one or two faces are in view. Labels cycle so every class appears.
+    order = []
+    for _ in range(200):  # every class equally often: a shuffled round of the labels after another
+        cycle = [label for label in labels if label in pool]
+        pick.shuffle(cycle)
+        order += cycle
+    visitors = []
+    label_iter = iter(order)
+    for lane in (0, 1):
+        t = 0.0 if lane == 0 else 1.5
+        while t < seconds:
+            dur = pick.uniform(1.5, 3.0)
+            label = next(label_iter)
+            sample = pick.choice(pool[label])
+            image = sample.load()
+            if image is None:
+                continue
+            if image.ndim == 2:
+                image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+            side = pick.randint(110, 170)
+            x0 = lane * w // 2 + pick.randint(10, w // 2 - side - 10)
+            y0 = pick.randint(40, h - side - 40)
+            dx, dy = pick.uniform(-40, 40), pick.uniform(-25, 25)
+            visitors.append({"id": len(visitors), "label": label, "start": t, "end": min(seconds, t + dur),
+                             "face": cv2.resize(image[:, :, :3], (side, side), interpolation=cv2.INTER_AREA),
+                             "x0": x0, "y0": y0, "dx": dx, "dy": dy, "gain": pick.uniform(0.85, 1.15)})
+            t += dur + pick.uniform(0.3, 1.2)
+    background = _background(size, rng)
+    truth_frames: list[list[dict]] = []
+    truth_path = out.with_name(out.name + ".truth.json")
+    fourcc = cv2.VideoWriter_fourcc(*("MJPG" if out.suffix.lower() == ".avi" else "mp4v"))
+    with atomic_path(out) as tmp_video, atomic_path(truth_path) as tmp_truth:
+        staged = tmp_video.with_suffix(out.suffix)  # OpenCV picks the container by the file's suffix
+        writer = cv2.VideoWriter(str(staged), fourcc, fps, (w, h))
+        if not writer.isOpened():
+            staged.unlink(missing_ok=True)
+            raise EdgeemoError(f"{out}: OpenCV cannot write this video type (use .mp4 or .avi)")
+        try:
+            for i in range(n_frames):
+                t = i / fps
+                frame = background.copy()
+                boxes = []
+                for v in visitors:
+                    if not v["start"] <= t < v["end"]:
+                        continue
+                    p = (t - v["start"]) / max(1e-6, v["end"] - v["start"])
+                    side = v["face"].shape[0]
+                    x = int(np.clip(v["x0"] + v["dx"] * p, 0, w - side))
+                    y = int(np.clip(v["y0"] + v["dy"] * p, 0, h - side))
+                    frame[y:y + side, x:x + side] = np.clip(v["face"].astype(np.float32) * v["gain"], 0, 255).astype(np.uint8)
+                    boxes.append({"box": [x, y, side, side], "label": v["label"], "visitor": v["id"]})
+                noise = rng.normal(0, 3, frame.shape).astype(np.float32)
+                writer.write(np.clip(frame.astype(np.float32) + noise, 0, 255).astype(np.uint8))
+                truth_frames.append(boxes)
+        except BaseException:
+            writer.release()
+            staged.unlink(missing_ok=True)
+            raise
+        writer.release()
+        staged.replace(tmp_video)
+        shown = sorted({b["visitor"] for f in truth_frames for b in f})
+        per_label: dict[str, int] = {}
+        for v in visitors:
+            if v["id"] in shown:
+                per_label[v["label"]] = per_label.get(v["label"], 0) + 1
+        tmp_truth.write_text(json.dumps({"video": out.name, "fps": fps, "size": [w, h], "labels": list(labels),
+                                         "source": {"data": str(data), "split": "val", "seed": seed},
+                                         "frames": truth_frames}) + "\n")
+    return ClipInfo(str(out), str(truth_path), n_frames, fps, size, len(shown), per_label)
+
+
+def load_truth(path: str | Path) -> dict:
+    try:
+        truth = json.loads(Path(path).read_text())
+        truth["frames"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise EdgeemoError(f"{path}: not a truth file written by `edgeemo testclip` ({type(exc).__name__})") from None
+    return truth
+
+
+@dataclass
+class ClipScore:
+    """Detection recall/precision over truth boxes (IoU >= 0.4), label accuracy of matched faces
+    (an "uncertain" label counts as wrong; ``decided_accuracy`` leaves those out), and stability."""
+
+    frames: int
+    truth_faces: int
+    detection_recall: float
+    detection_precision: float
+    label_accuracy: float
+    decided_accuracy: float
+    uncertain_rate: float
+    label_changes_per_visitor: float
+    stable_fraction: float  # consecutive matched frames of one visitor that keep their label
+    tracks_per_visitor: float  # 1.0 = every visitor followed by one track
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def score_clip(results: list[FrameResult], truth: dict, iou_threshold: float = 0.4) -> ClipScore:
+    frames = truth["frames"][: len(results)]
+    total = matched = predicted = correct = uncertain = 0
+    by_visitor: dict[int, list[tuple[int, str]]] = {}
+    for res, gt in zip(results, frames):
+        predicted += len(res.boxes)
+        total += len(gt)
+        if not gt or not len(res.boxes):
+            continue
+        pairs = greedy_match(iou_matrix(np.array([g["box"] for g in gt], np.float32), res.boxes), iou_threshold)
+        for g, r in pairs:
+            matched += 1
+            label = res.labels[r]
+            correct += label == gt[g]["label"]
+            uncertain += label == UNCERTAIN
+            by_visitor.setdefault(gt[g]["visitor"], []).append((res.track_ids[r], label))
+    changes = same = pairs_n = 0
+    tracks = []
+    for seq in by_visitor.values():
+        labels = [lab for _, lab in seq]
+        changes += sum(a != b for a, b in itertools.pairwise(labels))
+        same += sum(a == b for a, b in itertools.pairwise(labels))
+        pairs_n += max(0, len(labels) - 1)
+        tracks.append(len({tid for tid, _ in seq}))
+    decided = matched - uncertain
+    return ClipScore(
+        frames=len(frames), truth_faces=total,
+        detection_recall=matched / total if total else 0.0,
+        detection_precision=matched / predicted if predicted else 0.0,
+        label_accuracy=correct / matched if matched else 0.0,
+        decided_accuracy=correct / decided if decided else 0.0,
+        uncertain_rate=uncertain / matched if matched else 0.0,
+        label_changes_per_visitor=changes / len(by_visitor) if by_visitor else 0.0,
+        stable_fraction=same / pairs_n if pairs_n else 1.0,
+        tracks_per_visitor=float(np.mean(tracks)) if tracks else 0.0,
+    )

@@ -1,0 +1,203 @@
+"""`edgeemo run` and `edgeemo predict`: a model or artifact behind the kiosk loop (edgeemo.kiosk)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edgeemo.data.preprocess import preprocess
+from edgeemo.errors import EdgeemoError
+from edgeemo.fsutil import atomic_path
+from edgeemo.kiosk import DEFAULTS, IoUTracker, KioskPipeline, RunSummary, make_detector, parse_interval, run_stream
+from edgeemo.kiosk.classify import make_classifier
+from edgeemo.kiosk.detect import DetectorError, crop_with_margin
+from edgeemo.kiosk.pipeline import FrameResult, SourceError, draw
+from edgeemo.predictor import Predictor, load_predictor
+
+DEFAULT_MARGIN = DEFAULTS["margin"]
+
+
+def classifier(predictor: Predictor) -> Callable[[list[np.ndarray]], np.ndarray]:
+    """Face crops -> class probabilities, through the spec's preprocessing (the same code as eval)."""
+    spec = predictor.spec
+    return make_classifier(predictor.predict, lambda crop: preprocess(crop, spec), spec.output)
+
+
+def open_model(model: str, threads: int | None, device: str) -> Predictor:
+    predictor = load_predictor(model, threads=threads, device=device)
+    if predictor.kind == "torch" and threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    return predictor
+
+
+def detector(name: str, detect_width: int, min_face: int):
+    try:
+        return make_detector(name, detect_width=detect_width, min_face=min_face)
+    except DetectorError as exc:
+        raise EdgeemoError(str(exc)) from None
+
+
+@dataclass
+class KioskRun:
+    summary: RunSummary
+    model: str
+    labels: tuple[str, ...]
+    score: dict | None = None
+    out: str | None = None
+    preview: str | None = None
+    settings: dict = field(default_factory=dict)
+
+
+def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out: str | None = None,
+              preview: str | None = None, truth: str | None = None, threads: int | None = 1, device: str = "CPU",
+              detector_name: str = DEFAULTS["detector"], detect_width: int = DEFAULTS["detect_width"],
+              min_face: int = DEFAULTS["min_face"], margin: float = DEFAULT_MARGIN, threshold: float = DEFAULTS["threshold"],
+              smooth_s: float = DEFAULTS["smooth_s"], max_frames: int | None = None, max_seconds: float | None = None,
+              on_record: Callable[[dict], None] | None = None) -> KioskRun:
+    """The kiosk loop over ``source``. Aggregates go to ``on_record`` and, if given, are appended to ``out``
+    (JSON lines); ``preview`` (annotated video) is written only when asked for; ``truth`` scores the run."""
+    interval_s = _interval(interval)
+    if not (source.isdigit() or "://" in source or Path(source).is_file()):
+        raise EdgeemoError(f"{source}: no such video file (give a file, a camera index like 0, or a stream URL)")
+    from edgeemo.evaluate.video import load_truth, score_clip
+
+    gt = load_truth(truth) if truth else None
+    predictor = open_model(model, threads, device)
+    if threads:
+        import cv2
+
+        cv2.setNumThreads(threads)
+    labels = tuple(predictor.spec.labels)
+    pipeline = KioskPipeline(detector(detector_name, detect_width, min_face), classifier(predictor), labels, margin,
+                             IoUTracker(labels, half_life_s=smooth_s, threshold=threshold))
+    results: list[FrameResult] = []
+    state: dict = {"writer": None}
+
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(open(out, "a", encoding="utf-8")) if out else None
+        staged = stack.enter_context(atomic_path(preview)) if preview else None  # renamed into place on success
+        preview_tmp = staged.with_suffix(Path(preview).suffix or ".mp4") if staged else None  # OpenCV wants the suffix
+
+        def cleanup() -> None:
+            if state["writer"] is not None:
+                state["writer"].release()
+            if preview_tmp is not None:
+                preview_tmp.unlink(missing_ok=True)
+
+        stack.callback(cleanup)
+
+        def emit(record: dict) -> None:
+            if sink:
+                sink.write(json.dumps(record) + "\n")
+                sink.flush()
+            if on_record:
+                on_record(record)
+
+        def on_frame(frame: np.ndarray, result: FrameResult) -> None:
+            if gt is not None:
+                results.append(result)
+            if preview_tmp is not None:
+                if state["writer"] is None:
+                    import cv2
+
+                    state["writer"] = cv2.VideoWriter(str(preview_tmp), cv2.VideoWriter_fourcc(*"mp4v"), 15.0,
+                                                      (frame.shape[1], frame.shape[0]))
+                state["writer"].write(draw(frame, result))
+
+        try:
+            summary = run_stream(source, pipeline, interval_s, emit, on_frame, max_frames, max_seconds)
+        except SourceError as exc:
+            raise EdgeemoError(str(exc)) from None
+        if state["writer"] is not None:
+            state["writer"].release()
+            state["writer"] = None
+            preview_tmp.replace(staged)
+    score = score_clip(results, gt).to_dict() if gt is not None else None
+    settings = {"interval_s": interval_s, "detector": detector_name, "detect_width": detect_width, "min_face": min_face,
+                "margin": margin, "threshold": threshold, "smooth_half_life_s": smooth_s, "threads": threads,
+                "device": device, "runtime": predictor.kind}
+    return KioskRun(summary, model, labels, score, out, preview, settings)
+
+
+def _interval(text: str) -> float:
+    try:
+        return parse_interval(text)
+    except ValueError as exc:
+        raise EdgeemoError(str(exc)) from None
+
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+@dataclass
+class PhotoScore:
+    path: str
+    faces: int  # faces found; 0 means the whole photo was classified as one face
+    label: str  # the best face's top label
+    score: float  # highest probability of the chosen emotion over the photo's faces
+    scores: dict[str, float]  # the best face's probabilities
+
+
+def list_images(inputs: list[str]) -> list[Path]:
+    paths: list[Path] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            paths += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        elif p.is_file():
+            paths.append(p)
+        else:
+            raise EdgeemoError(f"{item}: no such file or folder")
+    if not paths:
+        raise EdgeemoError(f"{', '.join(inputs)}: no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return paths
+
+
+def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: int | None = None,
+                threads: int | None = None, device: str = "CPU", margin: float = DEFAULT_MARGIN,
+                on_progress: Callable[[int, int], None] | None = None) -> tuple[list[PhotoScore], list[str], str]:
+    """Find faces in each photo, classify them in one batch, and rank photos by the chosen emotion's probability
+    (the photo's best face). Returns (ranked photos, unreadable files, emotion)."""
+    import cv2
+
+    paths = list_images(inputs)
+    predictor = open_model(model, threads, device)
+    labels = tuple(predictor.spec.labels)
+    emotion = emotion or labels[0]
+    if emotion not in labels:
+        raise EdgeemoError(f"--emotion {emotion!r}: {predictor.ref} outputs {', '.join(labels)}")
+    classify = classifier(predictor)
+    # Photos are not real time: finer scale steps at full size, and a second cascade where the first finds nothing.
+    cascades = [make_detector(name, detect_width=1280, min_face=40, scale_factor=1.05) for name in ("haar-alt2", "haar-default")]
+
+    def find(image: np.ndarray) -> np.ndarray:
+        for cascade in cascades:
+            boxes = cascade(image)
+            if len(boxes):
+                return boxes
+        return boxes
+    scored: list[PhotoScore] = []
+    unreadable: list[str] = []
+    for i, path in enumerate(paths):
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            unreadable.append(str(path))
+            continue
+        boxes = find(image)
+        crops = [crop_with_margin(image, b, margin) for b in boxes] or [image]  # no face found: the photo is the face
+        probs = classify(crops)
+        k = labels.index(emotion)
+        best = int(np.argmax(probs[:, k]))
+        scored.append(PhotoScore(str(path), len(boxes), labels[int(np.argmax(probs[best]))], float(probs[best, k]),
+                                 {label: float(p) for label, p in zip(labels, probs[best])}))
+        if on_progress:
+            on_progress(i + 1, len(paths))
+    scored.sort(key=lambda s: -s.score)
+    return (scored[:top] if top else scored), unreadable, emotion
