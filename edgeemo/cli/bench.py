@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import InputShapeOpt, JsonOpt, console, err_console, human, print_json, status
+from edgeemo.cli.common import (InputShapeOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console,
+                                human, print_json, remote_host, status)
 
 
 def bench(
@@ -27,9 +28,15 @@ def bench(
     target: Annotated[str | None, typer.Option("--target", help="Apply a profile from targets/ (see `edgeemo targets`).")] = None,
     matrix: Annotated[bool, typer.Option("--matrix", help="MODEL is a convert/quantize folder: bench every artifact x runtime.")] = False,
     input_shape: InputShapeOpt = None,
+    remote: RemoteOpt = None,
+    ssh_config: SshConfigOpt = None,
+    remote_python: RemotePythonOpt = "python3",
     json_out: JsonOpt = False,
 ) -> None:
-    """Median/mean/std/min/max/p90/p99 latency, FPS, compile and first-inference time, with the environment."""
+    """Median/mean/std/min/max/p90/p99 latency, FPS, compile and first-inference time, with the environment.
+
+    With --remote and --target: bundle MODEL for the target, copy it to the device with scp, verify and
+    self-test it there, run the bundle's bench (the same protocol) and bring the JSON back."""
     from edgeemo.bench import benchmark
     from edgeemo.errors import EdgeemoError
     from edgeemo.source import parse_shape
@@ -40,6 +47,9 @@ def bench(
         raise EdgeemoError(f"--time must be positive, got {time_s}")
     if mode not in ("latency", "throughput"):
         raise EdgeemoError(f"--mode {mode!r}: latency or throughput")
+    if remote:
+        _remote(model, target, remote, ssh_config, remote_python, data, threads, iterations or 200, json_out)
+        return
     host_note = None
     if target:
         from edgeemo.bench.runtimes import openvino_devices
@@ -106,3 +116,31 @@ def _matrix(folder: str, threads: int, iterations: int, data: str | None, device
                       f"{r.macro_recall:.3f}" if r.macro_recall is not None else "-")
     console.print(table)
     console.print(f"saved {json_path} and {csv_path}")
+
+
+def _remote(model: str, target: str | None, remote: str, ssh_config: str | None, python: str, data: str | None,
+            threads: int | None, iterations: int, json_out: bool) -> None:
+    from edgeemo.deploy.remote import bench_on_device
+    from edgeemo.errors import EdgeemoError
+
+    if not target:
+        raise EdgeemoError("--remote needs --target (the device's profile, e.g. rpi5): it decides the artifact to send")
+    with status(f"bundling for {target}, then benchmarking on {remote}...", not json_out):
+        report = bench_on_device(model, target, remote_host(remote, ssh_config, python), data=data, threads=threads,
+                                 iterations=iterations)
+    if json_out:
+        print_json(report)
+        return
+    b = report["bench"]
+    s = b["latency_ms"]
+    table = Table(title=f"{model} on {remote} ({b['machine']}, {b['runtime']}), {target} bundle, latency mode")
+    for col in ("median", "mean", "std", "min", "max", "p90", "p99"):
+        table.add_column(f"{col} ms", justify="right")
+    table.add_row(*(f"{s[c]:.3f}" for c in ("median", "mean", "std", "min", "max", "p90", "p99")))
+    console.print(table)
+    console.print(f"throughput {b['throughput_fps']:.1f} FPS  first inference {b['first_inference_ms']:.2f} ms  "
+                  f"iterations {b['iterations']}  threads {b['threads']}")
+    console.print(f"on the device: checksums {report['verify']['verify']}, selftest {report['selftest']['selftest']} "
+                  f"(max |diff| {report['selftest']['max_abs_diff']:.2g}); bundle in {report['folder']}")
+    if b.get("emulated"):
+        console.print("[yellow]this device runs under emulation: these timings are not the real device's latency[/yellow]")

@@ -73,3 +73,14 @@ def overrides(input_shape=None, channel_order=None, mean=None, scale=None, label
         scale=floats(scale, "--scale"),
         labels=[v.strip() for v in labels.split(",")] if labels else None,
     )
+
+
+RemoteOpt = Annotated[str | None, typer.Option("--remote", help="Run on this device over SSH (user@host or an ssh-config Host); host keys are checked.")]
+SshConfigOpt = Annotated[str | None, typer.Option("--ssh-config", help="ssh config file (port, key, known_hosts) for --remote.")]
+RemotePythonOpt = Annotated[str, typer.Option("--remote-python", help="Python on the device (with the bundle's requirements).")]
+
+
+def remote_host(remote: str, ssh_config: str | None, python: str):
+    from edgeemo.deploy.remote import RemoteHost
+
+    return RemoteHost(remote, ssh_config, python)

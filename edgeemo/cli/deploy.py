@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from edgeemo.cli.common import JsonOpt, console, human, print_json, status
+from edgeemo.cli.common import (JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, human, print_json, remote_host,
+                                status)
 
 
 def deploy(
@@ -20,19 +21,35 @@ def deploy(
     out: Annotated[str, typer.Option("--out", "-o", help="Bundle file (.tar.gz).")] = "bundle.tar.gz",
     precision: Annotated[str | None, typer.Option("--precision", help="fp32, fp16 or int8 (default: the target's first choice).")] = None,
     data: Annotated[str | None, typer.Option("--data", help="Faces for INT8 calibration and verification (else data-free).")] = None,
+    remote: RemoteOpt = None,
+    ssh_config: SshConfigOpt = None,
+    remote_python: RemotePythonOpt = "python3",
+    remote_dir: Annotated[str | None, typer.Option("--remote-dir", help="Folder on the device (default edgeemo-bundles/NAME-HASH).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Bundle the target's artifact, model card, standalone runner, pinned requirements, self-test data and checksums."""
+    """Bundle the target's artifact, model card, standalone runner, pinned requirements, self-test data and checksums.
+    With --remote: copy it to the device (scp, host keys checked), unpack, verify the checksums and self-test it there."""
     from edgeemo.deploy import build_bundle
 
     with status(f"building the {target} bundle...", not json_out):
         result = build_bundle(model, target, out, precision, data)
+    pushed = None
+    if remote:
+        from edgeemo.deploy.remote import push_bundle
+
+        with status(f"copying to {remote} and self-testing there...", not json_out):
+            folder, verify, selftest = push_bundle(result.bundle, remote_host(remote, ssh_config, remote_python), remote_dir)
+        pushed = {"host": remote, "folder": folder, "verify": verify, "selftest": selftest}
     if json_out:
-        print_json(asdict(result))
+        print_json({**asdict(result), **({"remote": pushed} if pushed else {})})
         return
     console.print(f"{result.bundle}: {result.target}, {result.artifact} ({result.precision}), {human(result.bytes, 'B')}, "
                   f"{len(result.files)} files with checksums")
-    console.print("on the device: tar xzf ... && pip install -r requirements.txt && python3 runner.py selftest")
+    if pushed:
+        console.print(f"{remote}:{pushed['folder']}: checksums {pushed['verify']['verify']}, selftest "
+                      f"{pushed['selftest']['selftest']} on {pushed['selftest']['machine']} ({pushed['selftest']['runtime']})")
+    else:
+        console.print("on the device: tar xzf ... && pip install -r requirements.txt && python3 runner.py selftest")
 
 
 def unpack(

@@ -2,6 +2,7 @@
 """edgeemo kiosk runner: needs only numpy, opencv-python-headless and the target's runtime
 (openvino on Intel; ai-edge-litert, or tflite_runtime on old Raspberry Pi images).
 
+  python3 runner.py verify            check every file against the manifest's SHA-256 checksums
   python3 runner.py selftest          run the inputs recorded at bundle time, compare with the recorded outputs
   python3 runner.py bench [--iterations N] [--threads T]   edgeemo bench's latency protocol, JSON out
   python3 runner.py predict IMAGE...  classify face crops (already cropped), JSON lines out
@@ -108,6 +109,20 @@ def preprocess(image: np.ndarray, card: dict, input_shape: list[int]) -> np.ndar
     return prepare(image, card_spec(card, input_shape))
 
 
+def verify(args) -> int:
+    import hashlib
+
+    manifest = json.loads((HERE / "manifest.json").read_text())
+    bad = []
+    for rel, digest in manifest["files"].items():
+        path = HERE / rel
+        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            bad.append(rel)
+    print(json.dumps({"verify": "FAIL" if bad else "pass", "files": len(manifest["files"]), "mismatched": bad,
+                      "target": manifest.get("target", {}).get("name")}))
+    return 1 if bad else 0
+
+
 def selftest(args) -> int:
     card = load_card()
     model = Model(card, args.threads)
@@ -198,6 +213,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=None)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("verify")
     sub.add_parser("selftest")
     b = sub.add_parser("bench")
     b.add_argument("--iterations", type=int, default=200)
@@ -218,7 +234,7 @@ def main() -> int:
     r.add_argument("--smooth", type=float, default=DEFAULTS["smooth_s"])
     r.add_argument("--max-frames", type=int, default=None)
     args = parser.parse_args()
-    return {"selftest": selftest, "bench": bench, "predict": predict, "run": run}[args.command](args)
+    return {"verify": verify, "selftest": selftest, "bench": bench, "predict": predict, "run": run}[args.command](args)
 
 
 if __name__ == "__main__":
