@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -38,3 +39,24 @@ def test_pi_bundle_selftest_under_arm64_emulation(arm64, tmp_path, cli, model, p
     assert report["selftest"] == "pass" and report["machine"] == "aarch64" and report["top1_agreement"] == 1.0
     if precision == "int8":
         assert report["max_abs_diff"] == 0.0  # INT8 kernels are bit-exact across x86 and ARM
+
+
+def test_pi_bundle_kiosk_loop_under_arm64_emulation(arm64, shared_data, tmp_path, cli):
+    """The rpi5 bundle's `runner.py run` (OpenCV + LiteRT INT8 on aarch64) gives the aggregates it gives on x86."""
+    clip = tmp_path / "clip.mp4"
+    assert cli("testclip", "--data", str(shared_data), "--out", str(clip), "--seconds", "4").code == 0
+    bundle, dest = tmp_path / "b.tar.gz", tmp_path / "u"
+    assert cli("deploy", "emolite", "--target", "rpi5", "--out", str(bundle)).code == 0
+    assert cli("unpack", str(bundle), "--to", str(dest)).code == 0
+    args = ["runner.py", "--threads", "1", "run", "--source", str(clip), "--interval", "2s"]
+    arm = subprocess.run([str(arm64), "--cpu", "cortex-a76", "--", *args, "--out", str(tmp_path / "arm.jsonl")],
+                         cwd=dest, capture_output=True, text=True, timeout=600)
+    assert arm.returncode == 0, arm.stdout + arm.stderr
+    assert json.loads(arm.stderr.strip().splitlines()[-1])["machine"] == "aarch64"
+    x86 = subprocess.run([sys.executable, *args, "--out", str(tmp_path / "x86.jsonl")], cwd=dest, capture_output=True,
+                         text=True, timeout=600)
+    assert x86.returncode == 0, x86.stderr
+    on_arm = [json.loads(x) for x in (tmp_path / "arm.jsonl").read_text().splitlines()]
+    on_x86 = [json.loads(x) for x in (tmp_path / "x86.jsonl").read_text().splitlines()]
+    assert len(on_arm) == 2 and sum(r["faces"] for r in on_arm) > 0
+    assert [(r["faces"], r["emotions"]) for r in on_arm] == [(r["faces"], r["emotions"]) for r in on_x86]
