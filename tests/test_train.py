@@ -47,6 +47,30 @@ def test_train_bad_input(tmp_path, shared_data, cli):
     assert_one_line_error(cli("train", "emolite", "--data", str(odd), "--out", str(tmp_path / "o")), "none of its labels")
 
 
+def test_qat_fine_tunes_zoo_weights_and_exports_an_int8_ir(shared_data, tmp_path, cli):
+    out = tmp_path / "qat"
+    result = cli("train", "emolite", "--init", "zoo", "--qat", "--data", str(shared_data), "--out", str(out),
+                 "--epochs", "1", "--limit", "200", "--threads", "1", "--json")
+    assert result.code == 0, result.stderr
+    assert "Warning" not in result.stderr and "W11" not in result.stderr  # no tracing/dynamo noise
+    card = json.loads((out / "model.json").read_text())
+    qat = card["qat"]
+    xml = out / qat["int8_ir"]
+    assert xml.is_file() and xml.with_suffix(".bin").is_file() and qat["fake_quantize_ops"] >= 20
+    assert card["training"]["config"]["qat"] and card["training"]["config"]["lr"] == 1e-4
+    # the IR and the fake-quantized PyTorch model it came from agree on the validation images
+    assert abs(qat["int8_ir_validation"]["macro_recall"] - card["validation"]["macro_recall"]) <= 0.03
+    bench = cli("bench", str(xml), "--iterations", "20", "--json")
+    assert bench.code == 0, bench.stderr
+    assert bench.json()["precision"].startswith("int8")
+    evaluated = cli("eval", str(xml), "--data", str(shared_data), "--json")  # the card beside it is found
+    assert evaluated.code == 0, evaluated.stderr
+    assert evaluated.json()["macro_recall"] > 0.5  # trained weights kept: chance is 0.2
+    assert_one_line_error(cli("train", "emolite", "--qat", "--data", str(shared_data), "--out", str(tmp_path / "q2")), "--init")
+    assert_one_line_error(cli("train", "resnet18", "--init", "zoo", "--data", str(shared_data), "--out", str(tmp_path / "q3")),
+                          "no zoo weights")
+
+
 TRAINED = [name for name in list_models() if weights_path(name) is not None]
 
 

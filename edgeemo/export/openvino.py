@@ -20,13 +20,13 @@ def to_openvino(src: str | Path, out_xml: str | Path, input_shape: list[int], ca
         model = ov.convert_model(str(src), input=[input_shape])
     except Exception as exc:
         raise ModelLoadError(f"OpenVINO conversion failed: {first_line(exc)}") from None
-    for key, value in _rt_items(card):
+    for key, value in rt_items(card):
         model.set_rt_info(value, ["edgeemo", key])
     save_ir(model, Path(out_xml), compress_to_fp16=fp16)
     return out_xml
 
 
-def _rt_items(card: dict):
+def rt_items(card: dict):
     for key in ("labels", "channel_order", "layout", "mean", "scale", "resize", "output", "source"):
         if card.get(key) is not None:
             value = card[key]

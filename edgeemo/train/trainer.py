@@ -42,6 +42,8 @@ class TrainConfig:
     threads: int | None = None
     teacher: str | None = None  # soft targets from another model (knowledge distillation)
     distill_weight: float = 0.5
+    qat: bool = False  # NNCF quantization-aware fine-tuning of trained weights -> INT8 OpenVINO IR
+    qat_calibration: int = 300  # training images that initialise the quantizer ranges
     command: str = ""
 
 
@@ -104,9 +106,21 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     x_val, y_val, bad_val = _load_pixels(val_set, spec, labels)
     x_val_t = torch.from_numpy(normalize(x_val, spec))
 
+    if cfg.qat and not cfg.init:
+        raise EdgeemoError("--qat fine-tunes trained weights: give --init zoo or --init WEIGHTS.pt")
+    if cfg.init == "zoo":
+        from edgeemo.models import weights_path
+
+        if weights_path(cfg.arch) is None:
+            raise EdgeemoError(f"--init zoo: {cfg.arch} has no zoo weights (see `edgeemo models`)")
     model = create_model(cfg.arch, pretrained=cfg.init == "zoo")
     if cfg.init and cfg.init != "zoo":
         model.load_state_dict({k: v.float() for k, v in torch.load(cfg.init, map_location="cpu", weights_only=True).items()})
+    if cfg.qat:
+        from edgeemo.train.qat import quantize_for_training
+
+        pick = np.random.default_rng(cfg.seed).permutation(len(x_train))[: cfg.qat_calibration]
+        model = quantize_for_training(model, normalize(x_train[np.sort(pick)], spec))
     teacher = _teacher(cfg, spec, x_train) if cfg.teacher else None
 
     out = Path(cfg.out)
@@ -163,7 +177,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         state["history"].append(asdict(log))
         if metrics["macro_recall"] > state["best"]:
             state.update(best=metrics["macro_recall"], best_epoch=epoch, stale=0)
-            _save_weights(model, out / "weights.pt")
+            _save_weights(model, out / "weights.pt", fp16=not cfg.qat)
         else:
             state["stale"] += 1
         state["epoch"] = epoch
@@ -174,11 +188,15 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         if state["stale"] >= cfg.patience:
             break
 
-    best = create_model(cfg.arch, pretrained=False)
-    best.load_state_dict({k: v.float() for k, v in torch.load(out / "weights.pt", map_location="cpu", weights_only=True).items()})
+    best_state = {k: v.float() for k, v in torch.load(out / "weights.pt", map_location="cpu", weights_only=True).items()}
+    best = model if cfg.qat else create_model(cfg.arch, pretrained=False)  # a QAT state dict needs its quantizers
+    best.load_state_dict(best_state)
     validation = _validate(best, x_val_t, y_val, labels)
     validation["per_class"] = {k: asdict(v) for k, v in validation["per_class"].items()}
     card = _card(cfg, spec, validation, state, len(x_train), len(x_val), bad_train + bad_val, dataset)
+    if cfg.qat:
+        card["weights"] = "weights.pt (QAT state dict with NNCF's quantizer parameters, FP32)"
+        card["qat"] = _export_qat(best, spec, card, out, x_val_t.numpy(), y_val, labels)
     with atomic_path(out / "model.json") as tmp:
         tmp.write_text(json.dumps(card, indent=2) + "\n")
     _plot(state["history"], out / "curve.png")
@@ -200,13 +218,31 @@ def _validate(model, x, y, labels: list[str]) -> dict:
     return classification_metrics(y, pred, labels)
 
 
-def _save_weights(model, path: Path) -> None:
+def _save_weights(model, path: Path, fp16: bool = True) -> None:
     """FP16 state dict (the zoo keeps weights small); BN running stats stay FP32 for exactness."""
     import torch
 
-    state = {k: (v.half() if v.is_floating_point() and "running" not in k else v) for k, v in model.state_dict().items()}
+    state = {k: (v.half() if fp16 and v.is_floating_point() and "running" not in k else v) for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+def _export_qat(model, spec: ModelSpec, card: dict, out: Path, x_val: np.ndarray, y_val: np.ndarray, labels: list[str]) -> dict:
+    """The best QAT model as an INT8 IR (out/openvino-int8/model.xml), measured on the validation split."""
+    from edgeemo.runtime import load
+    from edgeemo.train.qat import export_int8_ir
+
+    xml = export_int8_ir(model, [1, spec.channels, *spec.input_size], card, out / "openvino-int8" / "model.xml")
+    runner = load(xml)  # OpenVINO, f32 inference precision outside the INT8 layers
+    pred = np.concatenate([runner.infer(x_val[i:i + 1]).argmax(1) for i in range(len(x_val))])
+    metrics = classification_metrics(y_val, pred, labels)
+    import openvino as ov
+
+    fq = sum(op.get_type_name() == "FakeQuantize" for op in ov.Core().read_model(str(xml)).get_ops())
+    return {"int8_ir": "openvino-int8/model.xml", "fake_quantize_ops": fq,
+            "int8_ir_validation": {"accuracy": metrics["accuracy"], "macro_recall": metrics["macro_recall"],
+                                   "macro_f1": metrics["macro_f1"]},
+            "note": "FakeQuantize ranges learned in training; the IR runs INT8 where OpenVINO supports it"}
 
 
 def _teacher(cfg: TrainConfig, spec: ModelSpec, _x) -> Callable[[np.ndarray], np.ndarray]:
