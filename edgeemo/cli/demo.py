@@ -12,7 +12,7 @@ from edgeemo.cli.common import JsonOpt, console, err_console, human, print_json,
 
 
 def demo(
-    model: Annotated[list[str] | None, typer.Option("--model", help="Zoo name or model file (repeatable). Default: emonet-resnet10 and emolite.")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", help="Zoo name or model file (repeatable). Default: emonet-resnet10 and mini-xception.")] = None,
     data: Annotated[str | None, typer.Option("--data", help="Labeled faces: real calibration and accuracy. Without: data-free INT8, no accuracy.")] = None,
     out: Annotated[str, typer.Option("--out", "-o", help="Run folder.")] = "runs/demo",
     iterations: Annotated[int, typer.Option("--iterations", min=10, help="Timed iterations per artifact.")] = 100,
