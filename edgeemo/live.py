@@ -60,7 +60,7 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
               detector_name: str = DEFAULTS["detector"], detect_width: int = DEFAULTS["detect_width"],
               min_face: int = DEFAULTS["min_face"], margin: float = DEFAULT_MARGIN, threshold: float = DEFAULTS["threshold"],
               smooth_s: float = DEFAULTS["smooth_s"], max_frames: int | None = None, max_seconds: float | None = None,
-              on_record: Callable[[dict], None] | None = None) -> KioskRun:
+              on_record: Callable[[dict], None] | None = None, on_progress: Callable[[int], None] | None = None) -> KioskRun:
     """The kiosk loop over ``source``. Aggregates go to ``on_record`` and, if given, are appended to ``out``
     (JSON lines); ``preview`` (annotated video) is written only when asked for; ``truth`` scores the run."""
     interval_s = _interval(interval)
@@ -101,6 +101,9 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
                 on_record(record)
 
         def on_frame(frame: np.ndarray, result: FrameResult) -> None:
+            state["frames"] = state.get("frames", 0) + 1
+            if on_progress:
+                on_progress(state["frames"])
             if gt is not None:
                 results.append(result)
             if preview_tmp is not None:
@@ -201,3 +204,15 @@ def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: 
             on_progress(i + 1, len(paths))
     scored.sort(key=lambda s: -s.score)
     return (scored[:top] if top else scored), unreadable, emotion
+
+
+def frame_count(source: str) -> int | None:
+    """Frames in a video file (None for cameras, streams and files that do not say)."""
+    if source.isdigit() or "://" in source or not Path(source).is_file():
+        return None
+    import cv2
+
+    cap = cv2.VideoCapture(source)
+    n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    cap.release()
+    return n or None

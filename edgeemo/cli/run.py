@@ -52,10 +52,21 @@ def run(
             from edgeemo.errors import EdgeemoError
 
             raise EdgeemoError(f"--duration: {exc}") from None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from edgeemo.live import frame_count
+
     to_stdout = out is None
-    result = run_kiosk(model, source, interval, out, preview, truth, threads, device, detector, detect_width, min_face,
-                       margin, threshold, smooth, max_frames, max_seconds,
-                       on_record=(lambda r: typer.echo(json.dumps(r))) if to_stdout else None)
+    total = frame_count(source)
+    if total and max_frames:
+        total = min(total, max_frames)
+    with Progress(TextColumn("kiosk loop"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+                  disable=json_out or to_stdout, transient=True) as bar:
+        task = bar.add_task("frames", total=total)
+        result = run_kiosk(model, source, interval, out, preview, truth, threads, device, detector, detect_width, min_face,
+                           margin, threshold, smooth, max_frames, max_seconds,
+                           on_record=(lambda r: typer.echo(json.dumps(r))) if to_stdout else None,
+                           on_progress=lambda n: bar.update(task, completed=n) if n % 15 == 0 else None)
     s = result.summary
     report = {"summary": {"model": result.model, "source": source, "frames": s.frames, "fps": s.fps,
                           "faces_classified": s.faces_classified, "records": s.records, "stages_ms": s.stages,
