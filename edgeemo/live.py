@@ -212,7 +212,9 @@ def frame_count(source: str) -> int | None:
         return None
     import cv2
 
-    cap = cv2.VideoCapture(source)
+    from edgeemo.kiosk.pipeline import video_capture
+
+    cap = video_capture(source)
     n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     cap.release()
     return n or None

@@ -43,11 +43,16 @@ def parse_interval(text: str | float) -> float:
     return seconds
 
 
+def video_capture(source: str) -> cv2.VideoCapture:
+    """cv2.VideoCapture for a camera index or a file/URL, with FFmpeg's own log lines off (callers report errors)."""
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    return cv2.VideoCapture(int(source)) if source.isdigit() else cv2.VideoCapture(source)
+
+
 def open_source(source: str) -> tuple[cv2.VideoCapture, bool]:
     """A camera index ('0'), a video file or a stream URL -> (capture, is_live)."""
     live = source.isdigit() or "://" in source
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own messages off: errors are reported below
-    cap = cv2.VideoCapture(int(source)) if source.isdigit() else cv2.VideoCapture(source)
+    cap = video_capture(source)
     if not cap.isOpened():
         what = "camera" if source.isdigit() else "video"
         raise SourceError(f"{source}: cannot open this {what} (OpenCV {cv2.__version__})")
