@@ -41,13 +41,13 @@ def quantize_for_training(model, calibration: np.ndarray):
 
 def export_int8_ir(qmodel, input_shape: list[int], card: dict, out_xml: Path) -> Path:
     """The fine-tuned model as an OpenVINO IR with its FakeQuantize ops (INT8 when compiled), card in rt_info."""
+    import warnings
+
     import openvino as ov
     import torch
 
     from edgeemo.export.openvino import rt_items
     from edgeemo.fsutil import save_ir
-
-    import warnings
 
     qmodel.eval()
     try:
