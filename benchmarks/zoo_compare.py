@@ -1,7 +1,7 @@
 """Compare trained zoo models (MACC, params, validation accuracy / macro recall, 1-thread latency FP32 and INT8)
 and write the comparison into the compact model's card.
 
-Run: .venv/bin/python benchmarks/zoo_compare.py --data ../shared/data/facial_expressions [--write emolite]
+Run: .venv/bin/python benchmarks/zoo_compare.py --data ../shared/data/facial_expressions [--write mini-xception,emolite]
 """
 
 from __future__ import annotations
@@ -38,16 +38,17 @@ def measure(name: str, data: str, work: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", required=True)
-    parser.add_argument("--write", default="emolite", help="zoo model whose card gets the comparison")
+    parser.add_argument("--write", default="mini-xception,emolite", help="zoo models whose cards get the comparison")
     args = parser.parse_args()
     trained = [n for n in list_models() if weights_path(n)]
     with tempfile.TemporaryDirectory() as tmp:
         rows = {name: measure(name, args.data, Path(tmp)) for name in trained}
     print(json.dumps(rows, indent=2))
-    card_path = zoo_dir() / f"{args.write}.json"
-    card = json.loads(card_path.read_text())
-    card["comparison"] = {"measured_on": "1 thread, batch 1, this host's CPU (benchmarks/zoo_compare.py)", "models": rows}
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    for name in args.write.split(","):
+        card_path = zoo_dir() / f"{name}.json"
+        card = json.loads(card_path.read_text())
+        card["comparison"] = {"measured_on": "1 thread, batch 1, this host's CPU (benchmarks/zoo_compare.py)", "models": rows}
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
 
 
 if __name__ == "__main__":
