@@ -75,11 +75,8 @@ def bench(
         print_json(result.to_dict())
         return
     s = result.latency_ms
-    table = Table(title=f"{model}: {result.runtime} on {result.device} ({result.device_name}), {result.mode} mode")
-    for col in ("median", "mean", "std", "min", "max", "p90", "p99"):
-        table.add_column(f"{col} ms", justify="right")
-    table.add_row(*(f"{getattr(s, c):.3f}" for c in ("median", "mean", "std", "min", "max", "p90", "p99")))
-    console.print(table)
+    console.print(_latency_table(f"{model}: {result.runtime} on {result.device} ({result.device_name}), {result.mode} mode",
+                                 {c: getattr(s, c) for c in STATS}))
     console.print(f"throughput {result.throughput_fps:.1f} FPS  compile {result.compile_ms:.1f} ms  first inference "
                   f"{result.first_inference_ms:.2f} ms  iterations {result.iterations}  threads {result.threads}  "
                   f"streams {result.streams}  batch {result.batch}  precision {result.precision}  input {result.input}")
@@ -92,6 +89,17 @@ def bench(
     console.print(f"host: {env['cpu']}, {env['cores']} cores; " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
     if host_note:
         console.print(f"[yellow]{host_note}[/yellow]")
+
+
+STATS = ("median", "mean", "std", "min", "max", "p90", "p99")
+
+
+def _latency_table(title: str, stats: dict[str, float]) -> Table:
+    table = Table(title=title)
+    for col in STATS:
+        table.add_column(f"{col} ms", justify="right")
+    table.add_row(*(f"{stats[c]:.3f}" for c in STATS))
+    return table
 
 
 def _matrix(folder: str, threads: int, iterations: int, data: str | None, device: str, json_out: bool) -> None:
@@ -125,6 +133,9 @@ def _remote(model: str, target: str | None, remote: str, ssh_config: str | None,
 
     if not target:
         raise EdgeemoError("--remote needs --target (the device's profile, e.g. rpi5): it decides the artifact to send")
+    from edgeemo.targets import load_target
+
+    threads = threads or load_target(target).threads  # the profile's threads, as `--target` does locally
     with status(f"bundling for {target}, then benchmarking on {remote}...", not json_out):
         report = bench_on_device(model, target, remote_host(remote, ssh_config, python), data=data, threads=threads,
                                  iterations=iterations)
@@ -132,12 +143,8 @@ def _remote(model: str, target: str | None, remote: str, ssh_config: str | None,
         print_json(report)
         return
     b = report["bench"]
-    s = b["latency_ms"]
-    table = Table(title=f"{model} on {remote} ({b['machine']}, {b['runtime']}), {target} bundle, latency mode")
-    for col in ("median", "mean", "std", "min", "max", "p90", "p99"):
-        table.add_column(f"{col} ms", justify="right")
-    table.add_row(*(f"{s[c]:.3f}" for c in ("median", "mean", "std", "min", "max", "p90", "p99")))
-    console.print(table)
+    console.print(_latency_table(f"{model} on {remote} ({b['machine']}, {b['runtime']}), {target} bundle, latency mode",
+                                 b["latency_ms"]))
     console.print(f"throughput {b['throughput_fps']:.1f} FPS  first inference {b['first_inference_ms']:.2f} ms  "
                   f"iterations {b['iterations']}  threads {b['threads']}")
     console.print(f"on the device: checksums {report['verify']['verify']}, selftest {report['selftest']['selftest']} "
