@@ -95,6 +95,7 @@ def test_preview_is_written_only_when_asked(clip, cli, tmp_path):
 def test_run_bad_inputs(clip, cli, tmp_path):
     assert_one_line_error(cli("run", "-m", "emolite", "-s", str(tmp_path / "none.mp4")), "no such video file")
     assert_one_line_error(cli("run", "-m", "emolite", "-s", str(clip), "--interval", "often"), "interval")
+    assert_one_line_error(cli("run", "-m", "emolite", "-s", "7"), "cannot open this camera")  # no such camera here
     assert_one_line_error(cli("run", "-m", "emolite", "-s", str(clip), "--detector", "yolo"), "unknown face detector")
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"not a video")

@@ -46,7 +46,15 @@ def parse_interval(text: str | float) -> float:
 def video_capture(source: str) -> cv2.VideoCapture:
     """cv2.VideoCapture for a camera index or a file/URL, with FFmpeg's own log lines off (callers report errors)."""
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-    return cv2.VideoCapture(int(source)) if source.isdigit() else cv2.VideoCapture(source)
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    level = logging.getLogLevel() if logging else None
+    if logging:
+        logging.setLogLevel(logging.LOG_LEVEL_ERROR)  # no WARN lines while opening: callers report failures in one line
+    try:
+        return cv2.VideoCapture(int(source)) if source.isdigit() else cv2.VideoCapture(source)
+    finally:
+        if logging:
+            logging.setLogLevel(level)
 
 
 def open_source(source: str) -> tuple[cv2.VideoCapture, bool]:
@@ -54,7 +62,7 @@ def open_source(source: str) -> tuple[cv2.VideoCapture, bool]:
     live = source.isdigit() or "://" in source
     cap = video_capture(source)
     if not cap.isOpened():
-        what = "camera" if source.isdigit() else "video"
+        what = "camera" if source.isdigit() else "stream" if "://" in source else "video"
         raise SourceError(f"{source}: cannot open this {what} (OpenCV {cv2.__version__})")
     return cap, live
 
