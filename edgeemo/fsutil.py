@@ -31,6 +31,20 @@ def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
             tmp_path.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def atomic_suffixed_path(final: str | os.PathLike, default_suffix: str = ".mp4") -> Iterator[Path]:
+    """``atomic_path`` for writers that choose the format by the file's suffix (OpenCV's VideoWriter): the
+    temporary path ends like ``final`` (or ``default_suffix``); close the writer inside the block."""
+    final = Path(final)
+    with atomic_path(final) as tmp:
+        staged = tmp.with_suffix(final.suffix or default_suffix)
+        try:
+            yield staged
+            staged.replace(tmp)
+        finally:
+            staged.unlink(missing_ok=True)
+
+
 def remove_artifact(path: Path) -> None:
     """Delete an artifact (an IR's .bin too, and its folder when that leaves it empty)."""
     path = Path(path)

@@ -12,11 +12,11 @@ import numpy as np
 
 from edgeemo.data.preprocess import preprocess
 from edgeemo.errors import EdgeemoError
-from edgeemo.fsutil import atomic_path
+from edgeemo.fsutil import atomic_suffixed_path
 from edgeemo.kiosk import DEFAULTS, IoUTracker, KioskPipeline, RunSummary, make_detector, parse_interval, run_stream
 from edgeemo.kiosk.classify import make_classifier
 from edgeemo.kiosk.detect import DetectorError, crop_with_margin
-from edgeemo.kiosk.pipeline import FrameResult, SourceError, draw
+from edgeemo.kiosk.pipeline import FrameResult, SourceError, draw, is_live, video_capture
 from edgeemo.predictor import Predictor, load_predictor
 
 DEFAULT_MARGIN = DEFAULTS["margin"]
@@ -64,7 +64,7 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
     """The kiosk loop over ``source``. Aggregates go to ``on_record`` and, if given, are appended to ``out``
     (JSON lines); ``preview`` (annotated video) is written only when asked for; ``truth`` scores the run."""
     interval_s = _interval(interval)
-    if not (source.isdigit() or "://" in source or Path(source).is_file()):
+    if not (is_live(source) or Path(source).is_file()):
         raise EdgeemoError(f"{source}: no such video file (give a file, a camera index like 0, or a stream URL)")
     from edgeemo.evaluate.video import load_truth, score_clip
 
@@ -78,20 +78,17 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
     pipeline = KioskPipeline(detector(detector_name, detect_width, min_face), classifier(predictor), labels, margin,
                              IoUTracker(labels, half_life_s=smooth_s, threshold=threshold))
     results: list[FrameResult] = []
-    state: dict = {"writer": None}
+    state: dict = {"writer": None, "frames": 0}
 
     with contextlib.ExitStack() as stack:
         sink = stack.enter_context(open(out, "a", encoding="utf-8")) if out else None
-        staged = stack.enter_context(atomic_path(preview)) if preview else None  # renamed into place on success
-        preview_tmp = staged.with_suffix(Path(preview).suffix or ".mp4") if staged else None  # OpenCV wants the suffix
+        preview_tmp = stack.enter_context(atomic_suffixed_path(preview)) if preview else None  # in place on success
 
-        def cleanup() -> None:
+        def release_writer() -> None:  # runs before the rename above
             if state["writer"] is not None:
                 state["writer"].release()
-            if preview_tmp is not None:
-                preview_tmp.unlink(missing_ok=True)
 
-        stack.callback(cleanup)
+        stack.callback(release_writer)
 
         def emit(record: dict) -> None:
             if sink:
@@ -101,7 +98,7 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
                 on_record(record)
 
         def on_frame(frame: np.ndarray, result: FrameResult) -> None:
-            state["frames"] = state.get("frames", 0) + 1
+            state["frames"] += 1
             if on_progress:
                 on_progress(state["frames"])
             if gt is not None:
@@ -118,10 +115,6 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
             summary = run_stream(source, pipeline, interval_s, emit, on_frame, max_frames, max_seconds)
         except SourceError as exc:
             raise EdgeemoError(str(exc)) from None
-        if state["writer"] is not None:
-            state["writer"].release()
-            state["writer"] = None
-            preview_tmp.replace(staged)
     score = score_clip(results, gt).to_dict() if gt is not None else None
     settings = {"interval_s": interval_s, "detector": detector_name, "detect_width": detect_width, "min_face": min_face,
                 "margin": margin, "threshold": threshold, "smooth_half_life_s": smooth_s, "threads": threads,
@@ -177,6 +170,7 @@ def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: 
     if emotion not in labels:
         raise EdgeemoError(f"--emotion {emotion!r}: {predictor.ref} outputs {', '.join(labels)}")
     classify = classifier(predictor)
+    k = labels.index(emotion)
     # Photos are not real time: finer scale steps at full size, and a second cascade where the first finds nothing.
     cascades = [make_detector(name, detect_width=1280, min_face=40, scale_factor=1.05) for name in ("haar-alt2", "haar-default")]
 
@@ -186,6 +180,7 @@ def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: 
             if len(boxes):
                 return boxes
         return boxes
+
     scored: list[PhotoScore] = []
     unreadable: list[str] = []
     for i, path in enumerate(paths):
@@ -196,7 +191,6 @@ def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: 
         boxes = find(image)
         crops = [crop_with_margin(image, b, margin) for b in boxes] or [image]  # no face found: the photo is the face
         probs = classify(crops)
-        k = labels.index(emotion)
         best = int(np.argmax(probs[:, k]))
         scored.append(PhotoScore(str(path), len(boxes), labels[int(np.argmax(probs[best]))], float(probs[best, k]),
                                  {label: float(p) for label, p in zip(labels, probs[best])}))
@@ -208,11 +202,9 @@ def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: 
 
 def frame_count(source: str) -> int | None:
     """Frames in a video file (None for cameras, streams and files that do not say)."""
-    if source.isdigit() or "://" in source or not Path(source).is_file():
+    if is_live(source) or not Path(source).is_file():
         return None
     import cv2
-
-    from edgeemo.kiosk.pipeline import video_capture
 
     cap = video_capture(source)
     n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)

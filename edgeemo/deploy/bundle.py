@@ -121,7 +121,7 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
         files = {str(p.relative_to(stage)): _sha256(p) for p in sorted(stage.rglob("*")) if p.is_file()}
         manifest = {"format": "edgeemo-bundle/1", "edgeemo": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "target": asdict(target), "artifact": name, "precision": precision, "files": files,
-                    "entry_points": {"selftest": "python3 runner.py selftest", "bench": "python3 runner.py bench",
+                    "entry_points": {"verify": "python3 runner.py verify", "selftest": "python3 runner.py selftest", "bench": "python3 runner.py bench",
                                      "predict": "python3 runner.py predict IMAGE...",
                                      "run": "python3 runner.py run --source VIDEO|CAMERA|URL --interval 10s"}}
         (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -186,8 +186,11 @@ def run(args) -> int:
     model = Model(card, args.threads)
     if args.threads:
         cv2.setNumThreads(args.threads)
+    from edgeemo_kiosk.preprocess import preprocess as prepare
+
     labels = tuple(card["labels"])
-    classify = make_classifier(model.infer, lambda crop: preprocess(crop, card, model.input_shape), card.get("output", "softmax"))
+    spec = card_spec(card, model.input_shape)
+    classify = make_classifier(model.infer, lambda crop: prepare(crop, spec), card.get("output", "softmax"))
     detector = make_detector(args.detector, detect_width=args.detect_width, min_face=args.min_face)
     pipeline = KioskPipeline(detector, classify, labels, args.margin,
                              IoUTracker(labels, half_life_s=args.smooth, threshold=args.threshold))

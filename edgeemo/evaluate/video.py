@@ -19,7 +19,7 @@ import numpy as np
 
 from edgeemo.data.datasets import DatasetError, load_dataset
 from edgeemo.errors import EdgeemoError
-from edgeemo.fsutil import atomic_path
+from edgeemo.fsutil import atomic_path, atomic_suffixed_path
 from edgeemo.kiosk.pipeline import FrameResult
 from edgeemo.kiosk.track import UNCERTAIN, greedy_match, iou_matrix
 from edgeemo.models.spec import RETAIL_LABELS
@@ -47,6 +47,10 @@ def _background(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
         cv2.rectangle(bg, (x, y), (x + int(rng.integers(60, 200)), y + int(rng.integers(20, 60))),
                       [float(v) for v in rng.integers(30, 230, 3)], -1)
     return np.clip(bg, 0, 255).astype(np.uint8)
+
+
+def _brightened(face: np.ndarray, gain: float) -> np.ndarray:
+    return np.clip(face.astype(np.float32) * gain, 0, 255).astype(np.uint8)
 
 
 def make_clip(data: str, out: str | Path, seconds: float = 20.0, fps: float = 15.0, size: tuple[int, int] = (640, 480),
@@ -88,18 +92,17 @@ def make_clip(data: str, out: str | Path, seconds: float = 20.0, fps: float = 15
             y0 = pick.randint(40, h - side - 40)
             dx, dy = pick.uniform(-40, 40), pick.uniform(-25, 25)
             visitors.append({"id": len(visitors), "label": label, "start": t, "end": min(seconds, t + dur),
-                             "face": cv2.resize(image[:, :, :3], (side, side), interpolation=cv2.INTER_AREA),
-                             "x0": x0, "y0": y0, "dx": dx, "dy": dy, "gain": pick.uniform(0.85, 1.15)})
+                             "face": _brightened(cv2.resize(image[:, :, :3], (side, side), interpolation=cv2.INTER_AREA),
+                                                 pick.uniform(0.85, 1.15)),
+                             "x0": x0, "y0": y0, "dx": dx, "dy": dy})
             t += dur + pick.uniform(0.3, 1.2)
     background = _background(size, rng)
     truth_frames: list[list[dict]] = []
     truth_path = out.with_name(out.name + ".truth.json")
     fourcc = cv2.VideoWriter_fourcc(*("MJPG" if out.suffix.lower() == ".avi" else "mp4v"))
-    with atomic_path(out) as tmp_video, atomic_path(truth_path) as tmp_truth:
-        staged = tmp_video.with_suffix(out.suffix)  # OpenCV picks the container by the file's suffix
-        writer = cv2.VideoWriter(str(staged), fourcc, fps, (w, h))
+    with atomic_suffixed_path(out) as tmp_video, atomic_path(truth_path) as tmp_truth:
+        writer = cv2.VideoWriter(str(tmp_video), fourcc, fps, (w, h))
         if not writer.isOpened():
-            staged.unlink(missing_ok=True)
             raise EdgeemoError(f"{out}: OpenCV cannot write this video type (use .mp4 or .avi)")
         try:
             for i in range(n_frames):
@@ -113,17 +116,13 @@ def make_clip(data: str, out: str | Path, seconds: float = 20.0, fps: float = 15
                     side = v["face"].shape[0]
                     x = int(np.clip(v["x0"] + v["dx"] * p, 0, w - side))
                     y = int(np.clip(v["y0"] + v["dy"] * p, 0, h - side))
-                    frame[y:y + side, x:x + side] = np.clip(v["face"].astype(np.float32) * v["gain"], 0, 255).astype(np.uint8)
+                    frame[y:y + side, x:x + side] = v["face"]
                     boxes.append({"box": [x, y, side, side], "label": v["label"], "visitor": v["id"]})
                 noise = rng.normal(0, 3, frame.shape).astype(np.float32)
                 writer.write(np.clip(frame.astype(np.float32) + noise, 0, 255).astype(np.uint8))
                 truth_frames.append(boxes)
-        except BaseException:
+        finally:
             writer.release()
-            staged.unlink(missing_ok=True)
-            raise
-        writer.release()
-        staged.replace(tmp_video)
         shown = sorted({b["visitor"] for f in truth_frames for b in f})
         per_label: dict[str, int] = {}
         for v in visitors:

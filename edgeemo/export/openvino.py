@@ -26,8 +26,11 @@ def to_openvino(src: str | Path, out_xml: str | Path, input_shape: list[int], ca
     return out_xml
 
 
+RT_KEYS = ("labels", "channel_order", "layout", "mean", "scale", "resize", "output", "source")  # card facts in rt_info
+
+
 def rt_items(card: dict):
-    for key in ("labels", "channel_order", "layout", "mean", "scale", "resize", "output", "source"):
+    for key in RT_KEYS:
         if card.get(key) is not None:
             value = card[key]
             yield key, ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)

@@ -43,6 +43,11 @@ def parse_interval(text: str | float) -> float:
     return seconds
 
 
+def is_live(source: str) -> bool:
+    """A camera index ('0') or a stream URL, as opposed to a video file."""
+    return source.isdigit() or "://" in source
+
+
 def video_capture(source: str) -> cv2.VideoCapture:
     """cv2.VideoCapture for a camera index or a file/URL, with FFmpeg's own log lines off (callers report errors)."""
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -59,7 +64,7 @@ def video_capture(source: str) -> cv2.VideoCapture:
 
 def open_source(source: str) -> tuple[cv2.VideoCapture, bool]:
     """A camera index ('0'), a video file or a stream URL -> (capture, is_live)."""
-    live = source.isdigit() or "://" in source
+    live = is_live(source)
     cap = video_capture(source)
     if not cap.isOpened():
         what = "camera" if source.isdigit() else "stream" if "://" in source else "video"
@@ -114,7 +119,7 @@ class KioskPipeline:
     """detector(frame) -> boxes; classify(list of crops) -> (N, classes) probabilities."""
 
     def __init__(self, detector: Callable[[np.ndarray], np.ndarray], classify: Callable[[list[np.ndarray]], np.ndarray],
-                 labels: tuple[str, ...] | list[str], margin: float = 0.08, tracker: IoUTracker | None = None) -> None:
+                 labels: tuple[str, ...] | list[str], margin: float = DEFAULTS["margin"], tracker: IoUTracker | None = None) -> None:
         self.detector = detector
         self.classify = classify
         self.labels = tuple(labels)
@@ -134,6 +139,7 @@ class KioskPipeline:
             probs = np.zeros((0, len(self.labels)))
         t2 = time.perf_counter()
         seen = self.tracker.update(boxes, probs, t)
+        self.tracker.pop_finished()  # faces gone longer than max_age_s are forgotten
         t3 = time.perf_counter()
         self.times.detect.append((t1 - t0) * 1e3)
         self.times.classify.append((t2 - t1) * 1e3)
@@ -185,7 +191,6 @@ def run_stream(source: str, pipeline: KioskPipeline, interval_s: float, on_recor
     wall = time.perf_counter() - start
     if frames == 0:
         raise SourceError(f"{source}: no frame could be read")
-    pipeline.tracker.close_all()
     if agg.frames:
         on_record(agg.flush(t + (step_s or 0.0)))
         records += 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -55,7 +55,6 @@ class Track:
     confidence: float = 0.0
     label_changes: int = 0
     matched: bool = True
-    frame_labels: list[str] = field(default_factory=list)
 
     @property
     def dwell_s(self) -> float:
@@ -105,10 +104,7 @@ class IoUTracker:
         for tr in self.tracks:
             (alive if t - tr.last_seen <= self.max_age_s else self.finished).append(tr)
         self.tracks = alive
-        seen = [tr for tr in self.tracks if tr.matched and tr.hits >= self.min_hits]
-        for tr in seen:
-            tr.frame_labels.append(tr.label)
-        return seen
+        return [tr for tr in self.tracks if tr.matched and tr.hits >= self.min_hits]
 
     def _relabel(self, tr: Track) -> None:
         best = int(np.argmax(tr.probs))
@@ -122,10 +118,6 @@ class IoUTracker:
             tr.label_changes += 1
         tr.label = new
         tr.confidence = float(tr.probs[self.labels.index(new)]) if new in self.labels else p
-
-    def close_all(self) -> None:
-        self.finished.extend(self.tracks)
-        self.tracks = []
 
     def pop_finished(self) -> list[Track]:
         done, self.finished = [t for t in self.finished if t.hits >= self.min_hits], []

@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from edgeemo.errors import EdgeemoError
+from edgeemo.errors import EdgeemoError, first_line
 from edgeemo.fsutil import artifact_bytes, atomic_path, remove_artifact
 
 INT8_NAMES = {"openvino": "openvino-int8/model.xml", "onnx": "model_int8.onnx", "tflite": "model_int8.tflite"}
@@ -156,8 +156,7 @@ def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "r
             result.artifacts.append(item)
             continue
         except Exception as exc:  # NNCF / quantizer / runtime internals: report, keep going with the other formats
-            detail = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-            item.error = f"{fmt} INT8 failed: {detail[:300]}"
+            item.error = f"{fmt} INT8 failed: {first_line(exc)}"
             remove_artifact(target)
             result.artifacts.append(item)
             continue

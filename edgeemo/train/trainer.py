@@ -229,15 +229,14 @@ def _save_weights(model, path: Path, fp16: bool = True) -> None:
 
 def _export_qat(model, spec: ModelSpec, card: dict, out: Path, x_val: np.ndarray, y_val: np.ndarray, labels: list[str]) -> dict:
     """The best QAT model as an INT8 IR (out/openvino-int8/model.xml), measured on the validation split."""
+    import openvino as ov
+
     from edgeemo.runtime import load
     from edgeemo.train.qat import export_int8_ir
 
     xml = export_int8_ir(model, [1, spec.channels, *spec.input_size], card, out / "openvino-int8" / "model.xml")
-    runner = load(xml)  # OpenVINO, f32 inference precision outside the INT8 layers
-    pred = np.concatenate([runner.infer(x_val[i:i + 1]).argmax(1) for i in range(len(x_val))])
-    metrics = classification_metrics(y_val, pred, labels)
-    import openvino as ov
-
+    runner = load(xml)  # OpenVINO, f32 inference precision outside the INT8 layers; batch-1 IR: one image at a time
+    metrics = classification_metrics(y_val, runner.infer(x_val).argmax(1), labels)
     fq = sum(op.get_type_name() == "FakeQuantize" for op in ov.Core().read_model(str(xml)).get_ops())
     return {"int8_ir": "openvino-int8/model.xml", "fake_quantize_ops": fq,
             "int8_ir_validation": {"accuracy": metrics["accuracy"], "macro_recall": metrics["macro_recall"],
