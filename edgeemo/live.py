@@ -196,6 +196,8 @@ def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: 
                                  {label: float(p) for label, p in zip(labels, probs[best])}))
         if on_progress:
             on_progress(i + 1, len(paths))
+    if not scored:
+        raise EdgeemoError(f"{', '.join(inputs)}: no readable image among {len(paths)} file(s)")
     scored.sort(key=lambda s: -s.score)
     return (scored[:top] if top else scored), unreadable, emotion
 

@@ -178,6 +178,7 @@ def test_predict_ranks_the_happy_photos_first(shared_data, cli, tmp_path):
     assert top.code == 0 and "P(happy)" in top.stdout and top.stdout.count(".jpg") == 3
     assert_one_line_error(cli("predict", str(album), "--emotion", "joy"), "--emotion")
     assert_one_line_error(cli("predict", str(tmp_path / "nothing")), "no such file")
+    assert_one_line_error(cli("predict", str(album / "broken.jpg")), "no readable image")
 
 
 def test_bundle_runs_the_same_kiosk_loop(clip, cli, tmp_path):
