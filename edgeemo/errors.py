@@ -23,6 +23,10 @@ class MissingDependencyError(EdgeemoError):
     """An optional framework (TensorFlow, LiteRT, ...) is needed but not installed."""
 
 
+class Interrupted(BaseException):
+    """Ctrl-C: a BaseException so no ``except Exception`` swallows it; ``finally`` blocks still remove temporary files."""
+
+
 def first_line(exc: BaseException) -> str:
     """The first informative line of an exception from a framework (skips OpenVINO's check boilerplate)."""
     text = str(exc).strip()

@@ -84,18 +84,17 @@ def load_torch(source: Source):
         except Exception as exc:
             raise ModelLoadError(f"{source.ref}: not a TorchScript model ({first_line(exc)}); a checkpoint needs --arch") from None
     if source.kind == "exported_program":
-        try:
-            return torch.export.load(str(source.path)).module()
-        except Exception as exc:
-            raise ModelLoadError(f"{source.ref}: cannot load the ExportedProgram: {first_line(exc)}") from None
+        from edgeemo.safeload import load_exported_program
+
+        return load_exported_program(source.path).module()
     raise ModelLoadError(f"{source.ref}: a {source.kind} model is not a PyTorch model")
 
 
 def exported_program_shape(path: Path) -> list[int] | None:
     """Static input shape recorded in an ExportedProgram, if any."""
-    import torch
+    from edgeemo.safeload import load_exported_program
 
-    program = torch.export.load(str(path))
+    program = load_exported_program(path)
     for node in program.graph.nodes:
         if node.op == "placeholder" and node.name in program.graph_signature.user_inputs:
             val = node.meta.get("val")

@@ -63,22 +63,35 @@ def _root(
 
 
 def main() -> None:
-    """Console entry point: project errors become one line on stderr and exit code 2."""
-    from edgeemo.errors import EdgeemoError
+    """Console entry point: project errors become one line on stderr and exit code 2; Ctrl-C is one line, exit 130."""
+    import signal
 
+    from edgeemo.errors import EdgeemoError, Interrupted
+
+    def interrupted(_signum, _frame):  # not KeyboardInterrupt: Typer turns that into a silent exit before cleanup is said
+        raise Interrupted()
+
+    signal.signal(signal.SIGINT, interrupted)
     debug = bool(os.environ.get("EDGEEMO_DEBUG"))
     try:
         app()  # standalone: Typer reports usage errors itself (exit 2)
     except EdgeemoError as exc:
         if debug:
             raise
-        print(f"edgeemo: error: {exc}", file=sys.stderr)
+        print(f"edgeemo: error: {one_line(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+    except (Interrupted, KeyboardInterrupt):
         print("edgeemo: interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as exc:  # a bug: still one line, the traceback under EDGEEMO_DEBUG=1
         if debug:
             raise
-        print(f"edgeemo: internal error: {type(exc).__name__}: {exc} (set EDGEEMO_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(f"edgeemo: internal error: {type(exc).__name__}: {one_line(str(exc))} (set EDGEEMO_DEBUG=1 for the traceback)",
+              file=sys.stderr)
         sys.exit(1)
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """A message as one line of at most ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."

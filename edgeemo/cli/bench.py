@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import (InputShapeOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console,
+from edgeemo.cli.common import (TrustOpt, InputShapeOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console,
                                 human, print_json, remote_host, status)
 
 
@@ -31,6 +31,7 @@ def bench(
     remote: RemoteOpt = None,
     ssh_config: SshConfigOpt = None,
     remote_python: RemotePythonOpt = "python3",
+    trust_checkpoint: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Median/mean/std/min/max/p90/p99 latency, FPS, compile and first-inference time, with the environment.

@@ -75,6 +75,18 @@ def overrides(input_shape=None, channel_order=None, mean=None, scale=None, label
     )
 
 
+def _trust(value: bool) -> bool:
+    from edgeemo.safeload import trust_pickles
+
+    trust_pickles(value)
+    return value
+
+
+TrustOpt = Annotated[bool, typer.Option(
+    "--trust-checkpoint", callback=_trust,
+    help="Allow full unpickling of checkpoints and .pt2 archives. Unpickling runs code from the file: only for files you trust.")]
+
+
 RemoteOpt = Annotated[str | None, typer.Option("--remote", help="Run on this device over SSH (user@host or an ssh-config Host); host keys are checked.")]
 SshConfigOpt = Annotated[str | None, typer.Option("--ssh-config", help="ssh config file (port, key, known_hosts) for --remote.")]
 RemotePythonOpt = Annotated[str, typer.Option("--remote-python", help="Python on the device (with the bundle's requirements).")]

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from edgeemo.cli.common import (
     ChannelOrderOpt,
+    TrustOpt,
     InputShapeOpt,
     JsonOpt,
     LabelsOpt,
@@ -33,7 +34,7 @@ def convert(
     arch_kwargs: Annotated[str | None, typer.Option("--arch-kwargs", help="Constructor arguments: key=value,...")] = None,
     weights: Annotated[str | None, typer.Option("--weights", help="Checkpoint for --arch (else SRC is the checkpoint).")] = None,
     state_key: Annotated[str | None, typer.Option("--state-key", help="Key of the state dict inside the checkpoint.")] = None,
-    trust_checkpoint: Annotated[bool, typer.Option("--trust-checkpoint", help="Allow full unpickling (runs code from the file).")] = False,
+    trust_checkpoint: TrustOpt = False,
     input_shape: InputShapeOpt = None,
     channel_order: ChannelOrderOpt = None,
     mean: MeanOpt = None,
@@ -54,7 +55,7 @@ def convert(
     if arch and not weights:
         weights = src
     with status("loading the source model...", not json_out) as update:
-        source = load_source(weights if arch else src, flags, arch, parse_kwargs(arch_kwargs), state_key, trust_checkpoint)
+        source = load_source(weights if arch else src, flags, arch, parse_kwargs(arch_kwargs), state_key)
         result = run_convert(source, out, formats, fp16, batch, data,
                              on_step=lambda step: update(f"converting: {step} (write + verify)"))
     if json_out:

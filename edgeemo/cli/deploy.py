@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from edgeemo.cli.common import (JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, human, print_json, remote_host,
+from edgeemo.cli.common import (TrustOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, human, print_json, remote_host,
                                 status)
 
 
@@ -25,6 +25,7 @@ def deploy(
     ssh_config: SshConfigOpt = None,
     remote_python: RemotePythonOpt = "python3",
     remote_dir: Annotated[str | None, typer.Option("--remote-dir", help="Folder on the device (default edgeemo-bundles/NAME-HASH).")] = None,
+    trust_checkpoint: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Bundle the target's artifact, model card, standalone runner, pinned requirements, self-test data and checksums.

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from edgeemo.cli.common import ChannelOrderOpt, JsonOpt, LabelsOpt, MeanOpt, ScaleOpt, console, err_console, overrides, print_json
+from edgeemo.cli.common import TrustOpt, ChannelOrderOpt, JsonOpt, LabelsOpt, MeanOpt, ScaleOpt, console, err_console, overrides, print_json
 
 RESIZE_POLICIES = ("squash", "letterbox", "crop")
 
@@ -30,6 +30,7 @@ def evaluate(
     scale: ScaleOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Use at most N images (spread over the classes).")] = None,
     device: Annotated[str, typer.Option("--device", help="OpenVINO device for .xml models.")] = "CPU",
+    trust_checkpoint: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Accuracy, macro recall/F1, per-class precision/recall and the confusion matrix on one split."""

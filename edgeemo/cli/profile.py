@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import InputShapeOpt, JsonOpt, console, human, print_json
+from edgeemo.cli.common import TrustOpt, InputShapeOpt, JsonOpt, console, human, print_json
 from edgeemo.reference import REFERENCE_NAME
 
 
@@ -15,6 +15,7 @@ def profile(
     model: Annotated[str, typer.Argument(help="Zoo name, or a .onnx/.xml/.tflite/.pt/.pt2/.keras/.h5 file or SavedModel folder.")],
     input_shape: InputShapeOpt = None,
     all_layers: Annotated[bool, typer.Option("--all-layers", help="List every op, not only those with MACC or params.")] = False,
+    trust_checkpoint: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Count MACC, parameters and activations per layer, and compare with the 62.99M MACC budget."""

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import JsonOpt, console, err_console, human, print_json, status
+from edgeemo.cli.common import TrustOpt, JsonOpt, console, err_console, human, print_json, status
 
 
 def quantize(
@@ -21,6 +21,7 @@ def quantize(
     ignored_scope: Annotated[str | None, typer.Option("--ignored-scope", help="Comma-separated node names NNCF leaves in FP32.")] = None,
     max_drop: Annotated[float | None, typer.Option("--max-drop", min=0.0, help="Accuracy control: max macro-recall drop in points (OpenVINO); warn for others.")] = None,
     classes: Annotated[str | None, typer.Option("--classes", help="Measure accuracy on these labels only.")] = None,
+    trust_checkpoint: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Quantize to INT8 and report FP32 vs INT8 accuracy, size and latency (quantize.json)."""

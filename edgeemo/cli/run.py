@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from edgeemo.cli.common import JsonOpt, console, err_console, print_json
+from edgeemo.cli.common import TrustOpt, JsonOpt, console, err_console, print_json
 from edgeemo.kiosk.pipeline import DEFAULTS
 
 PRIVACY = ("Privacy: only the per-interval aggregates are output; no face image, crop, embedding or identity is "
@@ -34,6 +34,7 @@ def run(
     smooth: Annotated[float, typer.Option("--smooth", min=0.0, help="Half-life (s) of each face's label smoothing; 0 = none.")] = DEFAULTS["smooth_s"],
     max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after N frames.")] = None,
     duration: Annotated[str | None, typer.Option("--duration", help="Stop after this long (camera/stream), e.g. 8h.")] = None,
+    trust_checkpoint: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Faces in each frame -> emotion per face (one batch) -> IoU tracks with smoothed labels -> one JSON line of
@@ -124,6 +125,7 @@ def predict(
     csv_out: Annotated[str | None, typer.Option("--csv", help="Also write the ranking to this CSV file.")] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1)] = None,
     device: Annotated[str, typer.Option("--device")] = "CPU",
+    trust_checkpoint: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Find the faces in each photo, classify them, and rank the photos by the chosen emotion's probability

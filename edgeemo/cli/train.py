@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from edgeemo.cli.common import JsonOpt, console, err_console, print_json
+from edgeemo.cli.common import TrustOpt, JsonOpt, console, err_console, print_json
 
 
 def train(
@@ -21,12 +21,19 @@ def train(
     balance: Annotated[float, typer.Option("--balance", min=0.0, max=1.0, help="Class balancing of the sampler: 0 natural .. 1 uniform.")] = 0.5,
     label_smoothing: Annotated[float, typer.Option("--label-smoothing", min=0.0, max=0.5)] = 0.1,
     patience: Annotated[int, typer.Option("--patience", min=1, help="Stop after N epochs without a better val macro recall.")] = 8,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the split, the sampler and the augmentation.")] = 0,
+    val_fraction: Annotated[float, typer.Option("--val-fraction", min=0.01, max=0.5, help="Share of each class for validation (early stopping).")] = 0.2,
+    test_fraction: Annotated[float, typer.Option("--test-fraction", min=0.0, max=0.5,
+                                                 help="Share of each class held out as a test split: never trained on, never used to choose.")] = 0.0,
+    logit_adjust: Annotated[float, typer.Option("--logit-adjust", min=0.0, max=2.0,
+                                                help="Balanced-softmax strength: larger margins for rare classes (0 = off, 1 = full).")] = 0.0,
+    photometric: Annotated[bool, typer.Option("--photometric", help="Augment with CLAHE/equalisation, gamma, blur and noise (other cameras and light).")] = False,
     init: Annotated[str | None, typer.Option("--init", help="'zoo' to fine-tune the zoo weights, or a state-dict path.")] = None,
     teacher: Annotated[str | None, typer.Option("--teacher", help="Distil from this model's soft labels (zoo name or artifact).")] = None,
     qat: Annotated[bool, typer.Option("--qat", help="NNCF quantization-aware fine-tuning of trained weights (--init): exports an INT8 IR.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Use at most N training images (quick runs).")] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1)] = None,
+    trust_checkpoint: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Train with a stratified split, class-balanced sampling, face augmentation, label smoothing, one-cycle
@@ -45,7 +52,8 @@ def train(
     if not set(found) & set(labels):
         raise DatasetError(f"{data}: none of its labels {sorted(found)} is one {arch} outputs ({', '.join(labels)})")
     cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr or (1e-4 if qat else 2e-3), balance=balance,
-                      label_smoothing=label_smoothing, patience=patience, seed=seed, init=init, teacher=teacher, qat=qat,
+                      label_smoothing=label_smoothing, patience=patience, seed=seed,
+                      val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, init=init, teacher=teacher, qat=qat,
                       limit=limit, threads=threads, command="edgeemo " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, disable=json_out, transient=True) as bar:

@@ -82,18 +82,17 @@ def load_source(
     arch: str | None = None,
     arch_kwargs: dict | None = None,
     state_key: str | None = None,
-    trust_checkpoint: bool = False,
 ) -> SourceModel:
     """Open SRC as the framework it belongs to and settle its preprocessing facts."""
     if arch:
-        module = build_from_checkpoint(ref, arch, arch_kwargs or {}, state_key, trust_checkpoint)
+        module = build_from_checkpoint(ref, arch, arch_kwargs or {}, state_key)
         shape = _require_shape(overrides.input_shape, ref)
         return SourceModel("torch", ref, _spec(Path(ref).stem, shape, "NCHW", overrides), module)
     source = resolve(ref)
     if source.kind == "zoo":
         return SourceModel("torch", ref, _spec_from_zoo(source.spec, overrides), load_torch(source))
     if source.kind in ("torchscript", "exported_program"):
-        if source.kind == "torchscript" and not _is_torchscript(source, trust_checkpoint):
+        if source.kind == "torchscript" and not _is_torchscript(source):
             module = _load_pickled_module(source)
         else:
             module = load_torch(source)
@@ -175,7 +174,7 @@ def _load_saved_model(path: Path):
     raise ModelLoadError(f"{path}: SavedModel folders convert through their Keras file (.keras/.h5); pass that instead")
 
 
-def _is_torchscript(source: Source, trust: bool) -> bool:
+def _is_torchscript(source: Source) -> bool:
     """True for a TorchScript archive; a pickled model needs --trust-checkpoint, a checkpoint needs --arch."""
     import zipfile
 
@@ -183,7 +182,9 @@ def _is_torchscript(source: Source, trust: bool) -> bool:
         names = zipfile.ZipFile(source.path).namelist()
         if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
             return True
-    if not trust:
+    from edgeemo.safeload import pickles_trusted
+
+    if not pickles_trusted():
         raise ModelLoadError(
             f"{source.ref}: not TorchScript; a checkpoint needs --arch module:Class, "
             "or --trust-checkpoint to unpickle a whole saved model (runs code from the file)"
@@ -194,10 +195,9 @@ def _is_torchscript(source: Source, trust: bool) -> bool:
 def _load_pickled_module(source: Source):
     import torch
 
-    try:
-        obj = torch.load(str(source.path), map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise ModelLoadError(f"{source.ref}: cannot unpickle: {str(exc).splitlines()[0][:200]}") from None
+    from edgeemo.safeload import torch_load
+
+    obj = torch_load(source.path)
     if not isinstance(obj, torch.nn.Module):
         raise ModelLoadError(f"{source.ref}: holds a {type(obj).__name__}, not a model; give its class with --arch")
     return obj.eval()
@@ -270,12 +270,8 @@ def find_state_dict(obj: Any, state_key: str | None, ref: str) -> dict:
     raise ModelLoadError(f"{ref}: the checkpoint holds a {type(obj).__name__}, not a state dict")
 
 
-def build_from_checkpoint(weights: str, arch: str, kwargs: dict, state_key: str | None, trust: bool):
-    """Instantiate ``arch(**kwargs)`` and load the checkpoint's state dict into it (CPU, weights_only)."""
-    import pickle
-
-    import torch
-
+def build_from_checkpoint(weights: str, arch: str, kwargs: dict, state_key: str | None):
+    """Instantiate ``arch(**kwargs)`` and load the checkpoint's state dict into it (CPU, weights-only unless trusted)."""
     path = Path(weights)
     if not path.is_file():
         raise ModelLoadError(f"no such checkpoint: {weights}")
@@ -284,15 +280,9 @@ def build_from_checkpoint(weights: str, arch: str, kwargs: dict, state_key: str 
         model = cls(**kwargs)
     except TypeError as exc:
         raise ModelLoadError(f"--arch {arch}: cannot build it with {kwargs or 'no arguments'}: {exc}") from None
-    try:
-        ckpt = torch.load(str(path), map_location="cpu", weights_only=not trust)
-    except pickle.UnpicklingError:
-        raise ModelLoadError(
-            f"{weights}: the checkpoint needs arbitrary unpickling (weights_only=True refused it); "
-            "pass --trust-checkpoint if you trust its origin"
-        ) from None
-    except Exception as exc:
-        raise ModelLoadError(f"{weights}: not a readable PyTorch checkpoint: {str(exc).splitlines()[0][:200]}") from None
+    from edgeemo.safeload import torch_load
+
+    ckpt = torch_load(path)
     state = find_state_dict(ckpt, state_key, weights)
     if all(k.startswith("module.") for k in state):
         state = {k[len("module."):]: v for k, v in state.items()}  # saved from DataParallel

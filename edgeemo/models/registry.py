@@ -61,7 +61,9 @@ def create_model(name: str, pretrained: bool = True):
     model = spec.factory(num_classes=spec.num_classes, in_channels=spec.channels)
     path = weights_path(name) if pretrained else None
     if path is not None:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        from edgeemo.safeload import torch_load
+
+        state = torch_load(path)
         state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
         try:
             model.load_state_dict(state)

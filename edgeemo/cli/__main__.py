@@ -1,0 +1,5 @@
+"""python -m edgeemo.cli"""
+
+from edgeemo.cli import main
+
+main()
