@@ -80,10 +80,13 @@ class Dataset:
             )
         return Dataset(self.root, self.layout, keep, dict(skipped))
 
-    def split(self, part: str, fraction: float = 0.2, seed: int = 0) -> "Dataset":
-        """Deterministic stratified split: 'train' and 'val' never share a sample."""
-        if part not in ("train", "val", "all"):
-            raise DatasetError(f"unknown split {part!r}: train, val or all")
+    def split(self, part: str, fraction: float = 0.2, seed: int = 0, test_fraction: float = 0.0) -> "Dataset":
+        """Deterministic stratified split: 'train', 'val' and 'test' never share a sample.
+
+        Per label, a seeded shuffle gives the first ``test_fraction`` to test, the next ``fraction`` to val, the rest
+        to train; with ``test_fraction=0`` val and train are exactly the two-way split of earlier releases."""
+        if part not in ("train", "val", "test", "all"):
+            raise DatasetError(f"unknown split {part!r}: train, val, test or all")
         if part == "all":
             return self
         by_label: dict[str, list[Sample]] = {}
@@ -92,8 +95,10 @@ class Dataset:
         chosen: list[Sample] = []
         for label, items in sorted(by_label.items()):
             random.Random(f"{seed}:{label}").shuffle(items)
-            n_val = max(1, round(len(items) * fraction)) if len(items) > 1 else 0
-            chosen += items[:n_val] if part == "val" else items[n_val:]
+            n_test = max(1, round(len(items) * test_fraction)) if test_fraction > 0 and len(items) > 2 else 0
+            rest = items[n_test:]
+            n_val = max(1, round(len(items) * fraction)) if len(rest) > 1 else 0
+            chosen += {"test": items[:n_test], "val": rest[:n_val], "train": rest[n_val:]}[part]
         return Dataset(self.root, self.layout, chosen, dict(self.skipped))
 
     def take(self, n: int, seed: int = 0) -> list[Sample]:

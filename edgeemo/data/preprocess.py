@@ -15,10 +15,31 @@ if TYPE_CHECKING:
     from edgeemo.models.spec import ModelSpec
 
 
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Any pixel depth as 8-bit: 16-bit scaled by 255/65535, float in 0..1 scaled by 255; other types refused."""
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        return ((image.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    if image.dtype == np.bool_:
+        return image.astype(np.uint8) * 255
+    if np.issubdtype(image.dtype, np.floating):
+        if not np.isfinite(image).all():
+            raise ValueError("image has NaN or infinite pixels")
+        scaled = image * 255.0 if image.size and float(image.max()) <= 1.0 else image
+        return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+    raise ValueError(f"unsupported pixel type {image.dtype}")
+
+
 def _to_channels(image: np.ndarray, order: str) -> np.ndarray:
-    """An OpenCV image (gray HxW, or BGR HxWx3) in the spec's channel order, HxWxC."""
-    if image.ndim == 3 and image.shape[2] == 4:
+    """An OpenCV image of any depth (gray HxW or HxWx1, gray+alpha, BGR, BGRA) in the spec's channel order, uint8 HxWxC."""
+    image = to_uint8(image)
+    if image.ndim == 3 and image.shape[2] in (1, 2):  # gray, gray + alpha
+        image = image[:, :, 0]
+    elif image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)) or 0 in image.shape:
+        raise ValueError(f"not an image: array of shape {image.shape}")
     if order == "gray":
         gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         return gray[:, :, None]

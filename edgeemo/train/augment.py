@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 
 
-def augment(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def augment(pixels: np.ndarray, rng: np.random.Generator, photometric: bool = False) -> np.ndarray:
+    """A random view of one face; ``photometric`` adds the camera and light changes of another domain."""
     h, w, c = pixels.shape
     out = pixels
     if rng.random() < 0.5:
@@ -22,4 +23,25 @@ def augment(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = (out - out.mean()) * contrast + out.mean() + brightness
     if c == 3 and rng.random() < 0.3:  # colour kiosk frames vs mostly-gray training faces
         out = np.repeat(out.mean(axis=2, keepdims=True), 3, axis=2)
-    return np.clip(out, 0, 255).astype(np.uint8)
+    out = np.clip(out, 0, 255).astype(np.uint8)
+    return _photometric(out, rng) if photometric else out
+
+
+def _photometric(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Lab light and other sensors: local/global equalisation, gamma, blur, sensor noise (one or two of them)."""
+    h, w, c = pixels.shape
+    out = pixels
+    choice = rng.random()
+    if choice < 0.25:
+        clahe = cv2.createCLAHE(clipLimit=float(rng.uniform(1.5, 3.0)), tileGridSize=(4, 4))
+        out = np.stack([clahe.apply(np.ascontiguousarray(out[:, :, k])) for k in range(c)], axis=2)
+    elif choice < 0.4:
+        out = np.stack([cv2.equalizeHist(np.ascontiguousarray(out[:, :, k])) for k in range(c)], axis=2)
+    if rng.random() < 0.3:
+        gamma = rng.uniform(0.6, 1.6)
+        out = (255.0 * (out / 255.0) ** gamma).astype(np.uint8)
+    if rng.random() < 0.2:
+        out = cv2.GaussianBlur(out, (3, 3), float(rng.uniform(0.3, 1.0))).reshape(h, w, c)
+    if rng.random() < 0.2:
+        out = np.clip(out + rng.normal(0, rng.uniform(2, 8), out.shape), 0, 255).astype(np.uint8)
+    return out

@@ -16,10 +16,11 @@ import numpy as np
 from edgeemo.data import load_dataset
 from edgeemo.data.datasets import DatasetError
 from edgeemo.data.preprocess import normalize, to_pixels
-from edgeemo.errors import EdgeemoError
+from edgeemo.errors import EdgeemoError, first_line
 from edgeemo.evaluate.metrics import classification_metrics
 from edgeemo.fsutil import atomic_path
 from edgeemo.models import ModelSpec, get_spec
+from edgeemo.safeload import torch_load
 from edgeemo.train.augment import augment
 
 
@@ -36,6 +37,9 @@ class TrainConfig:
     balance: float = 0.5  # sampling weight per image = count(class) ** -balance (0: natural, 1: fully balanced)
     patience: int = 8
     val_fraction: float = 0.2
+    test_fraction: float = 0.0  # held out: never trained on, never used to pick an epoch (three-way split when > 0)
+    logit_adjust: float = 0.0  # balanced-softmax strength tau: train on p * prior**tau (rare classes get larger margins)
+    photometric: bool = False  # extra augmentation for other cameras/light: CLAHE, equalisation, gamma, blur, noise
     seed: int = 0
     limit: int | None = None
     init: str | None = None  # "zoo" or a state-dict path
@@ -98,7 +102,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     if not any(s.label in labels for s in dataset.samples):
         raise DatasetError(f"{cfg.data}: none of its labels {sorted(dataset.counts())} is one {cfg.arch} outputs ({', '.join(labels)})")
     dataset = dataset.restrict(tuple(labels))
-    train_set, val_set = dataset.split("train", cfg.val_fraction, cfg.seed), dataset.split("val", cfg.val_fraction, cfg.seed)
+    train_set, val_set = (dataset.split(part, cfg.val_fraction, cfg.seed, cfg.test_fraction) for part in ("train", "val"))
     if cfg.limit:
         train_set.samples = train_set.take(cfg.limit, cfg.seed)
         val_set.samples = val_set.take(max(len(labels), cfg.limit // 4), cfg.seed)
@@ -115,7 +119,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
             raise EdgeemoError(f"--init zoo: {cfg.arch} has no zoo weights (see `edgeemo models`)")
     model = create_model(cfg.arch, pretrained=cfg.init == "zoo")
     if cfg.init and cfg.init != "zoo":
-        model.load_state_dict({k: v.float() for k, v in torch.load(cfg.init, map_location="cpu", weights_only=True).items()})
+        _load_init(model, cfg.init, cfg.arch)
     if cfg.qat:
         from edgeemo.train.qat import quantize_for_training
 
@@ -128,6 +132,8 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     counts = np.bincount(y_train, minlength=len(labels)).astype(np.float64)
     sample_weight = (np.maximum(counts, 1) ** -cfg.balance)[y_train]
     sample_weight /= sample_weight.sum()
+    seen = np.bincount(y_train, weights=sample_weight, minlength=len(labels))
+    log_prior = torch.from_numpy(np.log(np.maximum(seen, 1e-12)).astype(np.float32))  # class prior the sampler shows
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, len(x_train) // cfg.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
@@ -135,7 +141,9 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     state = {"epoch": 0, "best": -1.0, "best_epoch": 0, "stale": 0, "history": []}
     last = out / "last.pt"
     if last.is_file():  # resume
-        ckpt = torch.load(last, map_location="cpu", weights_only=False)
+        ckpt = torch_load(last)
+        if not isinstance(ckpt, dict) or not {"model", "optimizer", "state", "config"} <= set(ckpt):
+            raise EdgeemoError(f"{last} is not an edgeemo training checkpoint; use another --out")
         if ckpt.get("config", {}).get("arch") != cfg.arch:
             raise EdgeemoError(f"{last} belongs to {ckpt.get('config', {}).get('arch')}, not {cfg.arch}; use another --out")
         model.load_state_dict(ckpt["model"])
@@ -155,11 +163,12 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         losses, correct = [], 0
         for step in range(steps_per_epoch):
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            batch = np.stack([augment(x_train[i], rng) for i in idx])
+            batch = np.stack([augment(x_train[i], rng, photometric=cfg.photometric) for i in idx])
             x = torch.from_numpy(normalize(batch, spec))
             y = torch.from_numpy(y_train[idx])
             log_p = torch.log(model(x).clamp_min(1e-7)) if spec.output == "softmax" else torch.log_softmax(model(x), 1)
-            loss = _smoothed_nll(log_p, y, cfg.label_smoothing)
+            fit_p = torch.log_softmax(log_p + cfg.logit_adjust * log_prior, 1) if cfg.logit_adjust else log_p
+            loss = _smoothed_nll(fit_p, y, cfg.label_smoothing)
             if teacher is not None:
                 with torch.no_grad():
                     soft = torch.from_numpy(teacher(batch))
@@ -188,7 +197,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         if state["stale"] >= cfg.patience:
             break
 
-    best_state = {k: v.float() for k, v in torch.load(out / "weights.pt", map_location="cpu", weights_only=True).items()}
+    best_state = {k: v.float() for k, v in torch_load(out / "weights.pt").items()}
     best = model if cfg.qat else create_model(cfg.arch, pretrained=False)  # a QAT state dict needs its quantizers
     best.load_state_dict(best_state)
     validation = _validate(best, x_val_t, y_val, labels)
@@ -202,6 +211,21 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     _plot(state["history"], out / "curve.png")
     history = [EpochLog(**h) for h in state["history"]]
     return TrainResult(str(out / "weights.pt"), str(out / "model.json"), state["best_epoch"], validation, history)
+
+
+def _load_init(model, init: str, arch: str) -> None:
+    """Start from a state dict file (weights-only); one line when it is not one for ``arch``."""
+    import torch
+
+    from edgeemo.export.sources import find_state_dict
+
+    state = find_state_dict(torch_load(init), None, init)
+    try:
+        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except RuntimeError as exc:
+        missing = [line.strip() for line in str(exc).splitlines() if "size mismatch" in line or "Missing key" in line]
+        raise EdgeemoError(f"--init {init}: not a state dict of {arch}: {(missing or [first_line(exc)])[0][:160]}") from exc
+    _ = torch
 
 
 def _smoothed_nll(log_p, y, eps: float):
@@ -289,7 +313,8 @@ def _card(cfg, spec, validation, state, n_train, n_val, unreadable, dataset) -> 
             "val_images": n_val,
             "unreadable": unreadable,
             "skipped_labels": dataset.skipped,
-            "split": f"stratified, val fraction {cfg.val_fraction}, seed {cfg.seed}",
+            "split": f"stratified, val fraction {cfg.val_fraction}, test fraction {cfg.test_fraction}, seed {cfg.seed}",
+            "split_fractions": {"val": cfg.val_fraction, "test": cfg.test_fraction, "seed": cfg.seed},
         },
         "validation": {k: validation[k] for k in ("accuracy", "macro_recall", "macro_f1", "per_class", "confusion")},
         "history": state["history"],
