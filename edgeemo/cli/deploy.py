@@ -11,8 +11,10 @@ from typing import Annotated
 
 import typer
 
-from edgeemo.cli.common import (TrustOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, human, print_json, remote_host,
-                                status)
+from rich.markup import escape
+
+from edgeemo.cli.common import (TrustOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console, human, print_json,
+                                remote_host, status)
 
 
 def deploy(
@@ -21,6 +23,10 @@ def deploy(
     out: Annotated[str, typer.Option("--out", "-o", help="Bundle file (.tar.gz).")] = "bundle.tar.gz",
     precision: Annotated[str | None, typer.Option("--precision", help="fp32, fp16 or int8 (default: the target's first choice).")] = None,
     data: Annotated[str | None, typer.Option("--data", help="Faces for INT8 calibration and verification (else data-free).")] = None,
+    sign: Annotated[str | None, typer.Option("--sign", help="Sign the manifest with this Ed25519 private key (`edgeemo keys new`); "
+                                                  "kiosks check it with the public key before anything runs.")] = None,
+    allow_unsigned: Annotated[bool, typer.Option("--allow-unsigned", help="With --remote and no --sign: the device checks integrity "
+                                                 "only, not who made the bundle.")] = False,
     remote: RemoteOpt = None,
     ssh_config: SshConfigOpt = None,
     remote_python: RemotePythonOpt = "python3",
@@ -30,40 +36,67 @@ def deploy(
 ) -> None:
     """Bundle the target's artifact, model card, standalone runner, pinned requirements, self-test data and checksums.
     With --remote: copy it to the device (scp, host keys checked), unpack, verify the checksums and self-test it there."""
-    from edgeemo.deploy import build_bundle
+    import tempfile
 
+    from edgeemo.deploy import BundleError, build_bundle
+    from edgeemo.deploy.signature import SignatureError, public_pem
+
+    host = remote_host(remote, ssh_config, remote_python) if remote else None  # a bad --remote fails before any work
+    if remote and not sign and not allow_unsigned:
+        raise BundleError("--remote: sign the bundle (--sign KEY) so the device can check its origin, or pass --allow-unsigned")
+    if sign:
+        try:
+            trusted_pem = public_pem(Path(sign))  # a bad key fails before any work
+        except SignatureError as exc:
+            raise BundleError(f"--sign {sign}: {exc}") from None
+    _check_out_file(out)
     with status(f"building the {target} bundle...", not json_out):
-        result = build_bundle(model, target, out, precision, data)
+        result = build_bundle(model, target, out, precision, data, sign_key=sign)
     pushed = None
-    if remote:
+    if host is not None:
         from edgeemo.deploy.remote import push_bundle
 
-        with status(f"copying to {remote} and self-testing there...", not json_out):
-            folder, verify, selftest = push_bundle(result.bundle, remote_host(remote, ssh_config, remote_python), remote_dir)
+        if allow_unsigned and not sign:
+            err_console.print("[bold yellow]warning:[/] --allow-unsigned: the device checks checksums only, not who made the bundle")
+        with status(f"copying to {remote} and self-testing there...", not json_out), tempfile.TemporaryDirectory() as tmp:
+            trust = None
+            if sign:
+                trust = Path(tmp) / "trusted.pub"
+                trust.write_bytes(trusted_pem)
+            folder, verify, selftest = push_bundle(result.bundle, host, remote_dir, trust)
         pushed = {"host": remote, "folder": folder, "verify": verify, "selftest": selftest}
     if json_out:
         print_json({**asdict(result), **({"remote": pushed} if pushed else {})})
         return
-    console.print(f"{result.bundle}: {result.target}, {result.artifact} ({result.precision}), {human(result.bytes, 'B')}, "
-                  f"{len(result.files)} files with checksums")
+    console.print(f"{escape(result.bundle)}: {result.target}, {result.artifact} ({result.precision}), {human(result.bytes, 'B')}, "
+                  f"{len(result.files)} files with checksums, " + ("signed" if sign else "[yellow]not signed[/] (--sign KEY)"))
     if pushed:
-        console.print(f"{remote}:{pushed['folder']}: checksums {pushed['verify']['verify']}, selftest "
+        console.print(f"{escape(remote)}:{escape(pushed['folder'])}: checksums {pushed['verify']['verify']}, selftest "
                       f"{pushed['selftest']['selftest']} on {pushed['selftest']['machine']} ({pushed['selftest']['runtime']})")
     else:
-        console.print("on the device: tar xzf ... && pip install -r requirements.txt && python3 runner.py selftest")
+        console.print("on the device: tar xzf ... && pip install -r requirements.txt && python3 runner.py verify --trust KEY.pub "
+                      "&& python3 runner.py selftest")
 
 
 def unpack(
     bundle: Annotated[str, typer.Argument(help="A bundle made by `edgeemo deploy`.")],
     to: Annotated[str, typer.Option("--to", help="Folder to create.")],
+    trust: Annotated[str | None, typer.Option("--trust", help="The operator's public key (PEM, `edgeemo keys new`): the manifest's "
+                                                 "signature is checked with it before anything is extracted.")] = None,
+    allow_unsigned: Annotated[bool, typer.Option("--allow-unsigned", help="Skip the signature check: integrity only, the "
+                                                 "bundle's origin is NOT checked.")] = False,
     selftest: Annotated[bool, typer.Option("--selftest", help="Run the bundle's selftest after unpacking.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Refuse unsafe members (absolute paths, '..', links outside), verify every checksum, then extract."""
+    """Check the signature over the manifest (--trust), refuse unsafe or unlisted members (absolute paths, '..',
+    links outside, sizes other than listed), extract, verify every checksum."""
     from edgeemo.deploy import BundleError, unpack_bundle
 
-    manifest = unpack_bundle(bundle, to)
-    report = {"bundle": bundle, "to": to, "target": manifest["target"]["name"], "files": len(manifest["files"]), "verified": True}
+    if allow_unsigned and not trust:
+        err_console.print("[bold yellow]warning:[/] --allow-unsigned: the bundle's origin is NOT checked (checksums only)")
+    manifest = unpack_bundle(bundle, to, trust=trust, allow_unsigned=allow_unsigned)
+    report = {"bundle": bundle, "to": to, "target": manifest["target"]["name"], "files": len(manifest["files"]), "verified": True,
+              "signed_by": manifest.get("signed_by")}
     if selftest:
         proc = subprocess.run([sys.executable, str(Path(to) / "runner.py"), "selftest"], capture_output=True, text=True)
         lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
@@ -75,5 +108,42 @@ def unpack(
     if json_out:
         print_json(report)
     else:
-        console.print(f"{to}: {report['files']} files verified against the manifest ({report['target']})"
+        signer = f"signed by key {report['signed_by']}" if report["signed_by"] else "[yellow]signature not checked[/]"
+        console.print(f"{escape(to)}: {report['files']} files verified against the manifest ({escape(report['target'])}), {signer}"
                       + (f"; selftest {report['selftest']['selftest']}" if selftest else ""))
+
+
+def _check_out_file(out: str) -> None:
+    """--out names a file to write: its folder must exist and it must not be a folder."""
+    from edgeemo.errors import EdgeemoError
+
+    path = Path(out)
+    if path.is_dir():
+        raise EdgeemoError(f"--out {out}: is a folder; give a file name such as bundle.tar.gz")
+    if not path.parent.is_dir():
+        raise EdgeemoError(f"--out {out}: folder {path.parent} does not exist")
+
+
+def keys_new(
+    name: Annotated[str, typer.Argument(help="Base name: writes NAME.key (private, mode 0600) and NAME.pub (public).")] = "edgeemo-signing",
+    json_out: JsonOpt = False,
+) -> None:
+    """Make an Ed25519 key pair for signing bundles: keep NAME.key on the build machine, put NAME.pub on every kiosk."""
+    from edgeemo.deploy.signature import SignatureError, new_key_pair
+    from edgeemo.errors import EdgeemoError
+
+    private, public = Path(f"{name}.key"), Path(f"{name}.pub")
+    for path in (private, public):
+        if path.exists():
+            raise EdgeemoError(f"{path} exists; refusing to overwrite a key")
+    if not private.parent.is_dir():
+        raise EdgeemoError(f"folder {private.parent} does not exist")
+    try:
+        key_id = new_key_pair(private, public)
+    except SignatureError as exc:
+        raise EdgeemoError(str(exc)) from None
+    if json_out:
+        print_json({"private_key": str(private), "public_key": str(public), "key_id": key_id})
+        return
+    console.print(f"private key {escape(str(private))} (mode 0600: keep it on the build machine), public key "
+                  f"{escape(str(public))} (key id {key_id}: copy it to the kiosks)")

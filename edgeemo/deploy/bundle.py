@@ -11,6 +11,7 @@ import shutil
 import tarfile
 import tempfile
 import time
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
@@ -22,8 +23,11 @@ from edgeemo.fsutil import atomic_path
 RUNNER = Path(__file__).with_name("runner.py")
 KIOSK = Path(__file__).parents[1] / "kiosk"  # copied as edgeemo_kiosk/, with edgeemo's preprocessing beside it
 PREPROCESS = Path(__file__).parents[1] / "data" / "preprocess.py"
+SIGNATURE = Path(__file__).with_name("signature.py")  # bundled too: the kiosk checks signatures with this same code
+MAX_BUNDLE_BYTES = 2 << 30  # what unpack extracts at most, summed over the members the manifest lists
+MAX_MANIFEST_BYTES = 1 << 20
 # Versions known to exist for the Pi's Python 3.11 on aarch64 (docs/deploy.md; checked under emulation).
-PI_REQUIREMENTS = ["ai-edge-litert==2.3.0", "numpy==2.4.6", "opencv-python-headless==4.11.0.86"]
+PI_REQUIREMENTS = ["ai-edge-litert==2.3.0", "numpy==2.4.6", "opencv-python-headless==4.11.0.86", "cryptography==50.0.2"]
 
 
 class BundleError(EdgeemoError):
@@ -52,7 +56,8 @@ def _requirements(runtime: str) -> list[str]:
     if runtime == "litert":
         return PI_REQUIREMENTS
     version = md.version("openvino")
-    return [f"openvino=={version}", f"numpy=={md.version('numpy')}", "opencv-python-headless==4.11.0.86"]
+    return [f"openvino=={version}", f"numpy=={md.version('numpy')}", "opencv-python-headless==4.11.0.86",
+            f"cryptography=={md.version('cryptography')}"]
 
 
 def _artifact(ref: str, target, precision: str, data: str | None, work: Path) -> tuple[Path, dict]:
@@ -88,7 +93,8 @@ def _artifact(ref: str, target, precision: str, data: str | None, work: Path) ->
     return Path(q.artifacts[0].path), card
 
 
-def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | None = None, data: str | None = None) -> BundleResult:
+def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | None = None, data: str | None = None,
+                 sign_key: str | Path | None = None) -> BundleResult:
     from edgeemo import __version__
     from edgeemo.data.preprocess import synthetic_batch
     from edgeemo.predictor import spec_from_card
@@ -113,18 +119,26 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
         (stage / "model.json").write_text(json.dumps(card, indent=2) + "\n")
         shutil.copyfile(RUNNER, stage / "runner.py")
         (stage / "edgeemo_kiosk").mkdir()
-        for module in sorted(KIOSK.glob("*.py")) + [PREPROCESS]:
+        for module in sorted(KIOSK.glob("*.py")) + [PREPROCESS, SIGNATURE]:
             shutil.copyfile(module, stage / "edgeemo_kiosk" / module.name)
         (stage / "requirements.txt").write_text(
             f"# {target.name}: {target.description}\n# Python 3.11 ({target.arch})\n" + "\n".join(_requirements(target.runtime)) + "\n")
         _record_selftest(stage, spec_from_card(card, card.get("name", "model")), synthetic_batch, precision, target.runtime)
         files = {str(p.relative_to(stage)): _sha256(p) for p in sorted(stage.rglob("*")) if p.is_file()}
-        manifest = {"format": "edgeemo-bundle/1", "edgeemo": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "target": asdict(target), "artifact": name, "precision": precision, "files": files,
+        sizes = {str(p.relative_to(stage)): p.stat().st_size for p in sorted(stage.rglob("*")) if p.is_file()}
+        manifest = {"format": "edgeemo-bundle/2", "edgeemo": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "target": asdict(target), "artifact": name, "precision": precision, "files": files, "sizes": sizes,
                     "entry_points": {"verify": "python3 runner.py verify", "selftest": "python3 runner.py selftest", "bench": "python3 runner.py bench",
                                      "predict": "python3 runner.py predict IMAGE...",
                                      "run": "python3 runner.py run --source VIDEO|CAMERA|URL --interval 10s"}}
         (stage / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if sign_key:
+            from edgeemo.deploy.signature import SIGNATURE_FILE, SignatureError, sign_manifest
+
+            try:
+                (stage / SIGNATURE_FILE).write_bytes(sign_manifest((stage / "manifest.json").read_bytes(), Path(sign_key)))
+            except SignatureError as exc:
+                raise BundleError(f"--sign {sign_key}: {exc}") from None
         with atomic_path(out) as tmp_out:
             with tarfile.open(tmp_out, "w:gz") as tar:
                 for path in sorted(stage.rglob("*")):
@@ -176,37 +190,103 @@ def _safe_members(tar: tarfile.TarFile, dest: Path) -> list[tarfile.TarInfo]:
     return members
 
 
-def unpack_bundle(bundle: str | Path, dest: str | Path) -> dict:
-    """Check every member's path, extract, verify the manifest's checksums; nothing is left on failure."""
+def _read_member(tar: tarfile.TarFile, name: str, limit: int) -> bytes | None:
+    try:
+        member = tar.getmember(name)
+    except KeyError:
+        return None
+    if not member.isfile() or member.size > limit:
+        raise BundleError(f"refusing to unpack: {name} is not a small regular file")
+    return tar.extractfile(member).read()
+
+
+def check_signature(bundle: Path, manifest: bytes, signature: bytes | None, trust: str | Path | None, allow_unsigned: bool) -> str | None:
+    """The signer's key id, or None when ``allow_unsigned`` skips the check; refuses everything else."""
+    from edgeemo.deploy.signature import SignatureError, verify_manifest
+
+    if trust is None:
+        if allow_unsigned:
+            return None
+        state = "is signed, but no key to check it was given" if signature is not None else "is not signed"
+        raise BundleError(f"{bundle} {state}: give --trust PUBKEY (from `edgeemo keys new`), or --allow-unsigned to skip "
+                          "the authenticity check")
+    try:
+        return verify_manifest(manifest, signature, Path(trust))
+    except SignatureError as exc:
+        raise BundleError(f"{bundle}: {exc}") from None
+
+
+def _parse_manifest(bundle: Path, text: bytes) -> dict:
+    try:
+        manifest = json.loads(text)
+        files, sizes = manifest["files"], manifest.get("sizes", {})
+        if not isinstance(files, dict) or not isinstance(sizes, dict) or not all(isinstance(v, str) for v in files.values()):
+            raise ValueError("files")
+        manifest["target"]["name"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BundleError(f"{bundle}: manifest.json is not a bundle manifest ({type(exc).__name__}: {exc})") from None
+    return manifest
+
+
+def unpack_bundle(bundle: str | Path, dest: str | Path, trust: str | Path | None = None, allow_unsigned: bool = False,
+                  max_bytes: int = MAX_BUNDLE_BYTES) -> dict:
+    """Check the signature over the manifest first, then every member's path, listing and size before extracting
+    anything; extract, verify the checksums; nothing is left on failure. Returns the manifest (+ ``signed_by``)."""
+    from edgeemo.deploy.signature import SIGNATURE_FILE
+
     bundle, dest = Path(bundle), Path(dest)
     if not bundle.is_file():
         raise BundleError(f"no such bundle: {bundle}")
-    if dest.exists() and any(dest.iterdir()):
-        raise BundleError(f"{dest} exists and is not empty")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise BundleError(f"{dest} exists and is not an empty folder")
+    if not dest.parent.exists():
+        raise BundleError(f"{dest.parent} does not exist")
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".unpack-") as tmp:
         staging = Path(tmp)
         try:
             with tarfile.open(bundle, "r:gz") as tar:
                 members = _safe_members(tar, staging)
+                manifest_bytes = _read_member(tar, "manifest.json", MAX_MANIFEST_BYTES)
+                if manifest_bytes is None:
+                    raise BundleError(f"{bundle}: no manifest.json")
+                signed_by = check_signature(bundle, manifest_bytes, _read_member(tar, SIGNATURE_FILE, 4096), trust, allow_unsigned)
+                manifest = _parse_manifest(bundle, manifest_bytes)
+                _check_members(bundle, members, manifest, max_bytes)
                 tar.extractall(staging, members=members, filter="data")
-        except (tarfile.TarError, OSError, EOFError) as exc:
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             raise BundleError(f"{bundle}: not a readable bundle: {exc}") from None
-        manifest_path = staging / "manifest.json"
-        if not manifest_path.is_file():
-            raise BundleError(f"{bundle}: no manifest.json")
-        manifest = json.loads(manifest_path.read_text())
-        present = {str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file()} - {"manifest.json"}
-        listed = set(manifest.get("files", {}))
-        if present != listed:
-            raise BundleError(f"{bundle}: files differ from the manifest (unlisted: {sorted(present - listed)}, "
-                              f"missing: {sorted(listed - present)})")
         for rel, digest in manifest["files"].items():
             if _sha256(staging / rel) != digest:
-                raise BundleError(f"{bundle}: checksum mismatch for {rel}: the bundle was modified after it was made")
+                raise BundleError(f"{bundle}: checksum mismatch for {rel}: the file differs from the manifest")
         if dest.exists():
             dest.rmdir()
         staging.rename(dest)
         dest.chmod(0o755)
         Path(tmp).mkdir()  # TemporaryDirectory cleans up a folder it expects to find
-    return manifest
+    return {**manifest, "signed_by": signed_by}
+
+
+def _check_members(bundle: Path, members: list[tarfile.TarInfo], manifest: dict, max_bytes: int) -> None:
+    """Every file member is listed with its size, every listed file is present, and the total is capped."""
+    from edgeemo.deploy.signature import SIGNATURE_FILE
+
+    listed, sizes = manifest["files"], manifest.get("sizes", {})
+    present = {}
+    for m in members:
+        if m.isdir():
+            continue
+        if m.name in ("manifest.json", SIGNATURE_FILE):
+            continue
+        if m.name not in listed:
+            raise BundleError(f"{bundle}: member {m.name!r} is not in the manifest")
+        if m.name in sizes and m.size != sizes[m.name]:
+            raise BundleError(f"{bundle}: member {m.name!r} is {m.size} bytes, the manifest says {sizes[m.name]}")
+        if m.name in present:
+            raise BundleError(f"{bundle}: member {m.name!r} appears twice")
+        present[m.name] = m.size
+    missing = sorted(set(listed) - set(present))
+    if missing:
+        raise BundleError(f"{bundle}: files listed in the manifest are missing: {missing[:5]}")
+    total = sum(present.values())
+    if total > max_bytes:
+        raise BundleError(f"{bundle}: {total} bytes to extract, more than the {max_bytes} allowed")

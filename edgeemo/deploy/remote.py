@@ -31,15 +31,20 @@ class RemoteHost:
     python: str = "python3"
     timeout_s: float = 600.0
 
+    def __post_init__(self) -> None:
+        dest = self.destination
+        if not dest or dest.startswith("-") or any(c.isspace() or ord(c) < 32 for c in dest):
+            raise RemoteError(f"--remote {dest!r}: expected user@host or an ssh-config Host (no leading '-', no spaces)")
+
     def _options(self) -> list[str]:
         opts = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=15"]
         return opts + (["-F", self.ssh_config] if self.ssh_config else [])
 
     def ssh(self, command: str) -> subprocess.CompletedProcess:
-        return self._run(["ssh", *self._options(), self.destination, command])
+        return self._run(["ssh", *self._options(), "--", self.destination, command])
 
     def scp(self, local: Path, remote_path: str) -> None:
-        self._run(["scp", "-q", *self._options(), str(local), f"{self.destination}:{remote_path}"], check=True)
+        self._run(["scp", "-q", *self._options(), "--", str(local), f"{self.destination}:{remote_path}"], check=True)
 
     def _run(self, argv: list[str], check: bool = False) -> subprocess.CompletedProcess:
         if shutil.which(argv[0]) is None:
@@ -78,8 +83,10 @@ def _json_lines(text: str) -> list[dict]:
     return out
 
 
-def push_bundle(bundle: str | Path, host: RemoteHost, remote_dir: str | None = None) -> tuple[str, dict, dict]:
-    """Copy, unpack, verify checksums and self-test a bundle on the device; returns (folder, verify, selftest)."""
+def push_bundle(bundle: str | Path, host: RemoteHost, remote_dir: str | None = None,
+                trust: Path | None = None) -> tuple[str, dict, dict]:
+    """Copy, unpack, verify (signature with ``trust``, else integrity only) and self-test a bundle on the device;
+    returns (folder, verify, selftest)."""
     bundle = Path(bundle)
     digest = hashlib.sha256(bundle.read_bytes()).hexdigest()[:12]
     folder = remote_dir or f"edgeemo-bundles/{bundle.name.split('.')[0]}-{digest}"
@@ -89,23 +96,26 @@ def push_bundle(bundle: str | Path, host: RemoteHost, remote_dir: str | None = N
         raise RemoteError(f"{host.destination}: cannot create {folder}: {made.stderr.strip()[-200:]}")
     absolute = made.stdout.strip().splitlines()[-1]
     host.scp(bundle, f"{absolute}/bundle.tar.gz")
+    if trust is not None:
+        host.scp(trust, f"{absolute}/trusted.pub")
     py = q(host.python)
-    proc = host.ssh(f"cd {q(absolute)} && tar -xzf bundle.tar.gz && rm bundle.tar.gz && {py} runner.py verify && "
+    check = "--trust trusted.pub" if trust is not None else "--allow-unsigned"
+    proc = host.ssh(f"cd {q(absolute)} && tar -xzf bundle.tar.gz && rm bundle.tar.gz && {py} runner.py verify {check} && "
                     f"{py} runner.py selftest")
     results = _json_lines(proc.stdout)
     verify = next((r for r in results if "verify" in r), None)
     selftest = next((r for r in results if "selftest" in r), None)
     if proc.returncode or not verify or not selftest:
-        what = "checksums" if not verify or verify.get("verify") != "pass" else "selftest"
+        what = "verification" if not verify or verify.get("verify") != "pass" else "selftest"
         detail = json.dumps(selftest or verify) if (selftest or verify) else proc.stderr.strip()[-300:]
         raise RemoteError(f"{host.destination}:{absolute}: the bundle failed its {what}: {detail}")
     return absolute, verify, selftest
 
 
 def remote_bench(bundle: str | Path, host: RemoteHost, threads: int | None = None, iterations: int = 200,
-                 remote_dir: str | None = None) -> dict:
+                 remote_dir: str | None = None, trust: Path | None = None) -> dict:
     """Push the bundle, then run its bench (edgeemo bench's latency protocol) on the device."""
-    folder, verify, selftest = push_bundle(bundle, host, remote_dir)
+    folder, verify, selftest = push_bundle(bundle, host, remote_dir, trust)
     threads_arg = f"--threads {int(threads)} " if threads else ""
     proc = host.ssh(f"cd {shlex.quote(folder)} && {shlex.quote(host.python)} runner.py {threads_arg}bench "
                     f"--iterations {int(iterations)}")
@@ -118,8 +128,12 @@ def remote_bench(bundle: str | Path, host: RemoteHost, threads: int | None = Non
 def bundle_for(model: str, target: str, precision: str | None, data: str | None, work: Path) -> Path:
     from edgeemo.deploy.bundle import build_bundle
 
+    from edgeemo.deploy.signature import new_key_pair
+
+    # a key made for this one trip: the device checks that what runs there is what was built here
+    new_key_pair(work / "trip.key", work / "trip.pub")
     out = work / f"{target}.tar.gz"
-    build_bundle(model, target, out, precision, data)
+    build_bundle(model, target, out, precision, data, sign_key=work / "trip.key")
     return out
 
 
@@ -128,4 +142,4 @@ def bench_on_device(model: str, target: str, host: RemoteHost, precision: str | 
     """`edgeemo bench --remote`: bundle MODEL for the target, run it on the device, return the device's JSON."""
     with tempfile.TemporaryDirectory() as tmp:
         bundle = bundle_for(model, target, precision, data, Path(tmp))
-        return {"target": target, **remote_bench(bundle, host, threads, iterations)}
+        return {"target": target, **remote_bench(bundle, host, threads, iterations, trust=Path(tmp) / "trip.pub")}

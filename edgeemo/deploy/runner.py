@@ -2,7 +2,8 @@
 """edgeemo kiosk runner: needs only numpy, opencv-python-headless and the target's runtime
 (openvino on Intel; ai-edge-litert, or tflite_runtime on old Raspberry Pi images).
 
-  python3 runner.py verify            check every file against the manifest's SHA-256 checksums
+  python3 runner.py verify --trust PUBKEY   check the operator's signature over the manifest, then every file's
+                                      SHA-256 and size (--allow-unsigned skips the signature: integrity only)
   python3 runner.py selftest          run the inputs recorded at bundle time, compare with the recorded outputs
   python3 runner.py bench [--iterations N] [--threads T]   edgeemo bench's latency protocol, JSON out
   python3 runner.py predict IMAGE...  classify face crops (already cropped), JSON lines out
@@ -110,16 +111,36 @@ def preprocess(image: np.ndarray, card: dict, input_shape: list[int]) -> np.ndar
 
 
 def verify(args) -> int:
+    """Signature over the manifest first (with the trusted key), then every file against it; JSON out, exit 1 on failure."""
     import hashlib
 
-    manifest = json.loads((HERE / "manifest.json").read_text())
+    from edgeemo_kiosk.signature import SIGNATURE_FILE, SignatureError, verify_manifest
+
+    manifest_bytes = (HERE / "manifest.json").read_bytes()
+    sig_path = HERE / SIGNATURE_FILE
+    signature = sig_path.read_bytes() if sig_path.is_file() else None
+    if args.trust:
+        try:
+            signed_by = verify_manifest(manifest_bytes, signature, Path(args.trust))
+        except SignatureError as exc:
+            print(json.dumps({"verify": "FAIL", "signature": str(exc)}))
+            return 1
+    elif args.allow_unsigned:
+        signed_by = None
+        print("runner.py: WARNING: --allow-unsigned: the bundle's origin is NOT checked (integrity only)", file=sys.stderr)
+    else:
+        print(json.dumps({"verify": "FAIL", "signature": "no --trust PUBKEY given (or --allow-unsigned to skip the check)"}))
+        return 1
+    manifest = json.loads(manifest_bytes)
+    sizes = manifest.get("sizes", {})
     bad = []
     for rel, digest in manifest["files"].items():
         path = HERE / rel
-        if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        if (not path.is_file() or (rel in sizes and path.stat().st_size != sizes[rel])
+                or hashlib.sha256(path.read_bytes()).hexdigest() != digest):
             bad.append(rel)
     print(json.dumps({"verify": "FAIL" if bad else "pass", "files": len(manifest["files"]), "mismatched": bad,
-                      "target": manifest.get("target", {}).get("name")}))
+                      "signed_by": signed_by, "target": manifest.get("target", {}).get("name")}))
     return 1 if bad else 0
 
 
@@ -216,7 +237,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=None)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("verify")
+    v = sub.add_parser("verify")
+    v.add_argument("--trust", help="the operator's public key (PEM, from `edgeemo keys new`)")
+    v.add_argument("--allow-unsigned", action="store_true", help="skip the signature check (integrity only)")
     sub.add_parser("selftest")
     b = sub.add_parser("bench")
     b.add_argument("--iterations", type=int, default=200)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import html
 from pathlib import Path
 
 from edgeemo.reference import REFERENCE_MACC, REFERENCE_NAME, REFERENCE_PARAMS
@@ -21,101 +20,101 @@ img{max-width:100%;border:1px solid #e3e7ef;margin:6px 0}
 """
 
 
-def _img(path: Path, alt: str) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>edgeemo report</title><style>{{ css }}</style></head><body>
+<h1>edgeemo deployment report</h1>
+<p class="sub">{{ run }} &middot; {{ cpu }}, {{ cores }} cores &middot; reference budget: {{ ref_name }} {{ ref_macc }}M MACC, {{ ref_params }}M params</p>
+<div class="cards">{% for c in cards %}<div class="card"><div><b>{{ c.name }}</b></div>
+<div class="big">{{ c.macc }}M MACC</div>
+<div>{{ c.share }} of budget: {% if c.within %}<span class="ok">within budget</span>{% else %}<span class="bad">over budget</span>{% endif %}</div>
+<div>fastest: {{ c.fastest_ms }} ms ({{ c.fastest_name }})</div>
+<div>macro recall: {{ c.recall }}</div></div>{% endfor %}</div>
+{% if total_s %}<p class="note">demo total time {{ total_s }} s; data: {{ data }}</p>{% endif %}
+<h2>Accuracy vs compute</h2>{% if images.accuracy_vs_macc %}<img alt="accuracy vs MACC" src="{{ images.accuracy_vs_macc }}">{% endif %}
+<h2>Latency</h2>{% if images.latency %}<img alt="latency per artifact" src="{{ images.latency }}">{% endif %}
+{% for m in latency_tables %}<h3>{{ m.name }}</h3>{{ table(m.headers, m.rows, 4) }}{% endfor %}
+<h2>Confusion matrices</h2>
+{% for name, src in confusion %}<img alt="{{ name }}" src="{{ src }}">{% else %}<p class="note">not measured: no data (run the demo with --data)</p>{% endfor %}
+<h2>Where the MACC go</h2>{% for name, src in layers %}<img alt="{{ name }}" src="{{ src }}">{% endfor %}
+<h2>Conversion parity</h2>
+<table><tr>{% for h in parity_headers %}<th class="{{ 'l' if loop.index0 < 3 }}">{{ h }}</th>{% endfor %}</tr>
+{% for r in parity_rows %}<tr>{% for c in r.cells %}<td class="{{ 'l' if loop.index0 < 3 }}">{{ c }}</td>{% endfor %}<td class="l">{% if r.passed %}<span class="ok">verified</span>{% else %}<span class="bad">{{ r.error }}</span>{% endif %}</td></tr>{% endfor %}</table>
+{% if quant_rows %}<h3>INT8</h3>{{ table(quant_headers, quant_rows, 3) }}{% endif %}
+<h2>Environment</h2>{{ table(["item", "value"], environment, 2) }}
+<p class="note">Latency: edgeemo bench, latency mode (1 request, sync, batch 1), 1 thread, warm-up excluded; OpenVINO figures are the runtime's own per-request latency, the same measure benchmark_app reports. Figures are from this machine, not from a target device.</p>
+</body></html>"""
+
+TABLE = """{% macro table(headers, rows, left) %}<table><tr>{% for h in headers %}<th class="{{ 'l' if loop.index0 < left }}">{{ h }}</th>{% endfor %}</tr>
+{% for r in rows %}<tr>{% for c in r %}<td class="{{ 'l' if loop.index0 < left }}">{{ c }}</td>{% endfor %}</tr>{% endfor %}</table>{% endmacro %}"""
+
+
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(path).read_bytes()).decode()
 
 
 def _fmt(v, f="{:.3f}") -> str:
-    return f.format(v) if isinstance(v, (int, float)) else "-"
+    return f.format(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else "-"
 
 
-def _table(headers: list[str], rows: list[list], left: int = 1) -> str:
-    head = "".join(f'<th class="{"l" if i < left else ""}">{html.escape(h)}</th>' for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>" for r in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def _text(v) -> str:
+    return "-" if v is None else str(v)
 
 
 def render(results: dict, pngs: dict[str, Path]) -> str:
+    """The page, from a Jinja2 template with autoescape: every name, label and device string is text, never markup."""
+    from jinja2 import Environment
+
     env = results["environment"]
     summary = results.get("summary") or {}
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>edgeemo report</title><style>{CSS}</style></head><body>",
-             "<h1>edgeemo deployment report</h1>",
-             f"<p class='sub'>{html.escape(results['run'])} &middot; {html.escape(env.get('cpu', ''))}, {env.get('cores')} cores"
-             f" &middot; reference budget: {REFERENCE_NAME} {REFERENCE_MACC / 1e6:.2f}M MACC, {REFERENCE_PARAMS / 1e6:.2f}M params</p>"]
     cards = []
     for m in results["models"]:
-        prof = m["profile"] or {}
-        card = m["card"] or {}
-        rows = [r for r in (m["matrix"] or []) if r.get("median_ms")]
+        prof = m.get("profile") or {}
+        card = m.get("card") or {}
+        rows = [r for r in (m.get("matrix") or []) if r.get("median_ms")]
         fastest = min(rows, key=lambda r: r["median_ms"]) if rows else None
         recall = max((r["macro_recall"] for r in rows if r.get("macro_recall") is not None), default=None)
         macc = prof.get("macc") or card.get("macc")
-        verdict = "<span class='ok'>within budget</span>" if macc and macc <= REFERENCE_MACC else "<span class='bad'>over budget</span>"
-        fastest_name = f"{fastest['format']} {fastest['precision']} / {fastest['runtime']}" if fastest else "-"
-        cards.append(
-            f"<div class='card'><div><b>{html.escape(m['name'])}</b></div>"
-            f"<div class='big'>{_fmt(macc / 1e6 if macc else None, '{:.2f}')}M MACC</div>"
-            f"<div>{_fmt(macc / REFERENCE_MACC if macc else None, '{:.0%}')} of budget: {verdict}</div>"
-            f"<div>fastest: {_fmt(fastest['median_ms'] if fastest else None)} ms "
-            f"({html.escape(fastest_name)})</div>"
-            f"<div>macro recall: {_fmt(recall) if recall is not None else 'not measured: no data'}</div></div>")
-    parts.append("<div class='cards'>" + "".join(cards) + "</div>")
-    if summary.get("seconds"):
-        parts.append(f"<p class='note'>demo total time {summary['seconds']:.1f} s; data: {html.escape(str(summary.get('data') or 'none'))}</p>")
-
-    parts.append("<h2>Accuracy vs compute</h2>")
-    if "accuracy_vs_macc" in pngs:
-        parts.append(_img(pngs["accuracy_vs_macc"], "accuracy vs MACC"))
-    parts.append("<h2>Latency</h2>")
-    if "latency" in pngs:
-        parts.append(_img(pngs["latency"], "latency per artifact"))
+        cards.append({
+            "name": _text(m.get("name")), "macc": _fmt(macc / 1e6 if macc else None, "{:.2f}"),
+            "share": _fmt(macc / REFERENCE_MACC if macc else None, "{:.0%}"), "within": bool(macc and macc <= REFERENCE_MACC),
+            "fastest_ms": _fmt(fastest["median_ms"] if fastest else None),
+            "fastest_name": f"{fastest['format']} {fastest['precision']} / {fastest['runtime']}" if fastest else "-",
+            "recall": _fmt(recall) if recall is not None else "not measured: no data"})
+    latency_tables = []
     for m in results["models"]:
-        rows = m["matrix"] or []
-        if not rows:
-            continue
-        parts.append(f"<h3>{html.escape(m['name'])}</h3>")
-        parts.append(_table(
-            ["format", "precision", "runtime", "device", "size", "median ms", "p99 ms", "FPS", "computes", "accuracy", "macro recall"],
-            [[html.escape(r["format"]), r["precision"], r["runtime"], r["device"], f"{r['bytes'] / 1e6:.2f} MB",
-              _fmt(r.get("median_ms")), _fmt(r.get("p99_ms")), _fmt(r.get("fps"), "{:.0f}"),
-              html.escape(str(r.get("compute_precision") or r.get("error") or "-")),
-              _fmt(r.get("accuracy")), _fmt(r.get("macro_recall"))] for r in rows], left=4))
-
-    parts.append("<h2>Confusion matrices</h2>")
-    confusion = [k for k in pngs if k.startswith("confusion_")]
-    parts += [_img(pngs[k], k) for k in confusion] or ["<p class='note'>not measured: no data (run the demo with --data)</p>"]
-
-    parts.append("<h2>Where the MACC go</h2>")
-    parts += [_img(pngs[k], k) for k in pngs if k.startswith("layers_")]
-
-    parts.append("<h2>Conversion parity</h2>")
-    rows = []
+        rows = m.get("matrix") or []
+        if rows:
+            latency_tables.append({"name": _text(m.get("name")), "headers": [
+                "format", "precision", "runtime", "device", "size", "median ms", "p99 ms", "FPS", "computes", "accuracy", "macro recall"],
+                "rows": [[_text(r.get("format")), _text(r.get("precision")), _text(r.get("runtime")), _text(r.get("device")),
+                          _fmt((r.get("bytes") or 0) / 1e6, "{:.2f} MB"), _fmt(r.get("median_ms")), _fmt(r.get("p99_ms")),
+                          _fmt(r.get("fps"), "{:.0f}"), _text(r.get("compute_precision") or r.get("error") or "-"),
+                          _fmt(r.get("accuracy")), _fmt(r.get("macro_recall"))] for r in rows]})
+    parity_rows, quant_rows = [], []
     for m in results["models"]:
-        conv = m["convert"] or {}
-        for a in conv.get("artifacts", []):
-            status = "<span class='ok'>verified</span>" if a.get("passed") else f"<span class='bad'>{html.escape(a.get('error') or 'failed')}</span>"
-            rows.append([html.escape(m["name"]), a["format"], a["precision"], _fmt(a.get("max_abs_diff"), "{:.2e}"),
-                         _fmt(a.get("top1_agreement"), "{:.1%}"), _fmt(a.get("tolerance"), "{:.0e}"), status])
-    parts.append(_table(["model", "format", "precision", "max abs diff", "top-1 agreement", "tolerance", "status"], rows, left=3))
-    quant_rows = []
-    for m in results["models"]:
-        q = m["quantize"] or {}
+        for a in (m.get("convert") or {}).get("artifacts", []):
+            parity_rows.append({"cells": [_text(m.get("name")), _text(a.get("format")), _text(a.get("precision")),
+                                          _fmt(a.get("max_abs_diff"), "{:.2e}"), _fmt(a.get("top1_agreement"), "{:.1%}"),
+                                          _fmt(a.get("tolerance"), "{:.0e}")],
+                                "passed": bool(a.get("passed")), "error": _text(a.get("error") or "failed")})
+        q = m.get("quantize") or {}
         for a in q.get("artifacts", []):
-            quant_rows.append([html.escape(m["name"]), a["format"], html.escape(q.get("calibration", "")), _fmt(a.get("size_ratio"), "{:.2f}"),
+            quant_rows.append([_text(m.get("name")), _text(a.get("format")), _text(q.get("calibration", "")), _fmt(a.get("size_ratio"), "{:.2f}"),
                                _fmt((a.get("fp32") or {}).get("macro_recall")), _fmt((a.get("int8") or {}).get("macro_recall")),
                                _fmt(a.get("latency_ratio"), "{:.2f}")])
-    if quant_rows:
-        parts.append("<h3>INT8</h3>")
-        parts.append(_table(["model", "format", "calibration", "size ratio", "FP32 macro recall", "INT8 macro recall",
-                             "latency ratio"], quant_rows, left=3))
-
-    parts.append("<h2>Environment</h2>")
     versions = env.get("versions", {})
-    parts.append(_table(["item", "value"], [["CPU", html.escape(str(env.get("cpu")))], ["cores", env.get("cores")],
-                                            ["OS", html.escape(str(env.get("os")))], ["Python", env.get("python")]]
-                        + [[k, v] for k, v in versions.items()], left=2))
-    parts.append("<p class='note'>Latency: edgeemo bench, latency mode (1 request, sync, batch 1), 1 thread, warm-up excluded; "
-                 "OpenVINO figures are the runtime's own per-request latency, the same measure benchmark_app reports. "
-                 "Figures are from this machine, not from a target device.</p></body></html>")
-    return "".join(parts)
+    environment = [["CPU", _text(env.get("cpu"))], ["cores", _text(env.get("cores"))], ["OS", _text(env.get("os"))],
+                   ["Python", _text(env.get("python"))]] + [[_text(k), _text(v)] for k, v in versions.items()]
+    jinja = Environment(autoescape=True)
+    table = jinja.from_string(TABLE).module.table
+    page = jinja.from_string(TEMPLATE)
+    return page.render(
+        css=CSS, run=_text(results.get("run")), cpu=_text(env.get("cpu", "")), cores=_text(env.get("cores")),
+        ref_name=REFERENCE_NAME, ref_macc=f"{REFERENCE_MACC / 1e6:.2f}", ref_params=f"{REFERENCE_PARAMS / 1e6:.2f}", cards=cards,
+        total_s=_fmt(summary.get("seconds"), "{:.1f}") if summary.get("seconds") else None, data=_text(summary.get("data") or "none"),
+        images={k: _data_uri(v) for k, v in pngs.items()}, latency_tables=latency_tables, table=table,
+        confusion=[(k, _data_uri(v)) for k, v in pngs.items() if k.startswith("confusion_")],
+        layers=[(k, _data_uri(v)) for k, v in pngs.items() if k.startswith("layers_")],
+        parity_headers=["model", "format", "precision", "max abs diff", "top-1 agreement", "tolerance", "status"],
+        parity_rows=parity_rows, quant_rows=quant_rows,
+        quant_headers=["model", "format", "calibration", "size ratio", "FP32 macro recall", "INT8 macro recall", "latency ratio"],
+        environment=environment)
