@@ -4,7 +4,7 @@
 # Sets up once into $EDGEEMO_ARM64_DIR (default ~/.cache/edgeemo/arm64): an arm64 sysroot with Debian's
 # python3.11 (private apt state: the host's package database is not touched), a fake ARM /proc/cpuinfo
 # (qemu 7.2 shows the host's x86 one and LiteRT's CPU detection then crashes), and aarch64 wheels of
-# ai-edge-litert, numpy and opencv-python-headless (the rpi bundles' requirements). Emulated time is not Pi latency: never report it as such.
+# ai-edge-litert, numpy, opencv-python-headless and cryptography (the rpi bundles' requirements). Emulated time is not Pi latency: never report it as such.
 set -euo pipefail
 CPU=cortex-a76
 if [ "${1:-}" = "--cpu" ]; then CPU=$2; shift 2; fi
@@ -35,11 +35,11 @@ PART=$([ "$CPU" = cortex-a72 ] && echo 0xd08 || echo 0xd0b)
 for i in 0 1 2 3; do
   printf 'processor\t: %s\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32 cpuid\nCPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: %s\nCPU revision\t: 1\n\n' "$i" "$PART" >> "$SYSROOT/proc/cpuinfo"
 done
-if [ ! -d "$SITE/ai_edge_litert" ] || [ ! -d "$SITE/cv2" ]; then
+if [ ! -d "$SITE/ai_edge_litert" ] || [ ! -d "$SITE/cv2" ] || [ ! -d "$SITE/cryptography" ]; then
   PLATFORMS=(--platform manylinux2014_aarch64)
   for n in $(seq 17 36); do PLATFORMS+=(--platform "manylinux_2_${n}_aarch64"); done
   "$PY" -m pip install -q --target "$SITE" --only-binary=:all: --python-version 3.11 --implementation cp "${PLATFORMS[@]}" \
-    ai-edge-litert==2.3.0 numpy==2.4.6 opencv-python-headless==4.11.0.86 >"$ROOT/pip.log" 2>&1 || { cat "$ROOT/pip.log" >&2; exit 1; }
+    ai-edge-litert==2.3.0 numpy==2.4.6 opencv-python-headless==4.11.0.86 cryptography==50.0.2 >"$ROOT/pip.log" 2>&1 || { cat "$ROOT/pip.log" >&2; exit 1; }
 fi
 export QEMU_CPU=$CPU PYTHONPATH=$SITE
 exec qemu-aarch64-static -L "$SYSROOT" "$SYSROOT/usr/bin/python3.11" "$@"

@@ -48,6 +48,16 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def signing_key(tmp_path_factory) -> tuple[Path, Path]:
+    """A throwaway Ed25519 key pair (private, public) for signed bundles."""
+    from edgeemo.deploy.signature import new_key_pair
+
+    folder = tmp_path_factory.mktemp("keys")
+    new_key_pair(folder / "fleet.key", folder / "fleet.pub")
+    return folder / "fleet.key", folder / "fleet.pub"
+
+
 def assert_one_line_error(result: CliResult, *fragments: str) -> None:
     """A user error: non-zero exit, one line on stderr, no traceback."""
     assert result.code != 0, result

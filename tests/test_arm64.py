@@ -26,13 +26,22 @@ def arm64():
 
 
 @pytest.mark.parametrize("model, precision, cpu", [("emolite", "int8", "cortex-a76"), ("emonet-resnet10", "fp32", "cortex-a72")])
-def test_pi_bundle_selftest_under_arm64_emulation(arm64, tmp_path, cli, model, precision, cpu):
+def test_pi_bundle_selftest_under_arm64_emulation(arm64, tmp_path, cli, signing_key, model, precision, cpu):
     bundle = tmp_path / "b.tar.gz"
     target = "rpi5" if cpu == "cortex-a76" else "rpi4"
-    made = cli("deploy", model, "--target", target, "--precision", precision, "--out", str(bundle))
+    made = cli("deploy", model, "--target", target, "--precision", precision, "--out", str(bundle), "--sign", str(signing_key[0]))
     assert made.code == 0, made.stderr
     dest = tmp_path / "u"
-    assert cli("unpack", str(bundle), "--to", str(dest)).code == 0
+    assert cli("unpack", str(bundle), "--to", str(dest), "--trust", str(signing_key[1])).code == 0
+    # the device side checks the signature with the same code (cryptography's aarch64 wheel)
+    verify = subprocess.run([str(arm64), "--cpu", cpu, "--", "runner.py", "verify", "--trust", str(signing_key[1])], cwd=dest,
+                            capture_output=True, text=True, timeout=600)
+    assert verify.returncode == 0 and json.loads(verify.stdout.strip().splitlines()[-1])["signed_by"], verify.stdout + verify.stderr
+    (dest / "runner.py").write_text((dest / "runner.py").read_text() + "\n# changed\n")
+    changed = subprocess.run([str(arm64), "--cpu", cpu, "--", "runner.py", "verify", "--trust", str(signing_key[1])], cwd=dest,
+                             capture_output=True, text=True, timeout=600)
+    assert changed.returncode == 1 and json.loads(changed.stdout.strip().splitlines()[-1])["mismatched"] == ["runner.py"]
+    (dest / "runner.py").write_text((dest / "runner.py").read_text().removesuffix("\n# changed\n"))
     run = subprocess.run([str(arm64), "--cpu", cpu, "--", "runner.py", "selftest"], cwd=dest, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
@@ -47,7 +56,7 @@ def test_pi_bundle_kiosk_loop_under_arm64_emulation(arm64, shared_data, tmp_path
     assert cli("testclip", "--data", str(shared_data), "--out", str(clip), "--seconds", "4").code == 0
     bundle, dest = tmp_path / "b.tar.gz", tmp_path / "u"
     assert cli("deploy", "emolite", "--target", "rpi5", "--out", str(bundle)).code == 0
-    assert cli("unpack", str(bundle), "--to", str(dest)).code == 0
+    assert cli("unpack", str(bundle), "--to", str(dest), "--allow-unsigned").code == 0
     args = ["runner.py", "--threads", "1", "run", "--source", str(clip), "--interval", "2s"]
     arm = subprocess.run([str(arm64), "--cpu", "cortex-a76", "--", *args, "--out", str(tmp_path / "arm.jsonl")],
                          cwd=dest, capture_output=True, text=True, timeout=600)

@@ -185,7 +185,7 @@ def test_bundle_runs_the_same_kiosk_loop(clip, cli, tmp_path):
     """The bundle's `runner.py run` (numpy + OpenCV + OpenVINO only) gives the aggregates `edgeemo run` gives."""
     bundle, dest = tmp_path / "kiosk.tar.gz", tmp_path / "kiosk"
     assert cli("deploy", "emolite", "--target", "cpu-x86", "--out", str(bundle)).code == 0
-    assert cli("unpack", str(bundle), "--to", str(dest)).code == 0
+    assert cli("unpack", str(bundle), "--to", str(dest), "--allow-unsigned").code == 0
     proc = subprocess.run([sys.executable, str(dest / "runner.py"), "--threads", "1", "run", "--source", str(clip),
                            "--interval", "5s", "--out", str(tmp_path / "bundle.jsonl")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

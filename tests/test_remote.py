@@ -90,22 +90,23 @@ def test_bench_remote_brings_the_device_json_back(sshd, cli, tmp_path):
     shutil.rmtree(folder)
 
 
-def test_deploy_remote_verifies_and_selftests_on_the_device(sshd, cli, tmp_path):
+def test_deploy_remote_verifies_and_selftests_on_the_device(sshd, cli, tmp_path, signing_key):
     bundle = tmp_path / "npu.tar.gz"
     remote_dir = tmp_path / "on-device"
     result = cli("deploy", "emolite", "--target", "cpu-x86", "--out", str(bundle), "--remote", "kiosk",
                  "--ssh-config", str(sshd / "ssh_config"), "--remote-python", sys.executable,
-                 "--remote-dir", str(remote_dir), "--json")
+                 "--remote-dir", str(remote_dir), "--json", "--sign", str(signing_key[0]))
     assert result.code == 0, result.stderr
     pushed = result.json()["remote"]
     assert pushed["folder"] == str(remote_dir)
     assert pushed["verify"]["verify"] == "pass" and pushed["selftest"]["selftest"] == "pass"
+    assert pushed["verify"]["signed_by"]  # the device checked the signature with the key's public half
     assert json.loads((remote_dir / "manifest.json").read_text())["target"]["name"] == "cpu-x86"
 
 
 def test_unknown_host_key_is_refused(sshd, cli, tmp_path):
     result = cli("deploy", "emolite", "--target", "cpu-x86", "--out", str(tmp_path / "b.tar.gz"), "--remote", "stranger",
-                 "--ssh-config", str(sshd / "ssh_config"), "--remote-python", sys.executable)
+                 "--ssh-config", str(sshd / "ssh_config"), "--remote-python", sys.executable, "--allow-unsigned")
     assert_one_line_error(result, "host key is unknown or has changed")
     missing = cli("bench", "emolite", "--target", "rpi5", "--remote", "kiosk", "--ssh-config", str(tmp_path / "none"))
     assert_one_line_error(missing, "--ssh-config")
