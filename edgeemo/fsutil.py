@@ -73,3 +73,40 @@ def artifact_bytes(path: Path) -> int:
     """Size on disk of an artifact; an OpenVINO IR counts its .bin too."""
     path = Path(path)
     return path.stat().st_size + (path.with_suffix(".bin").stat().st_size if path.suffix == ".xml" else 0)
+
+
+def check_out_dir(path: str | os.PathLike) -> Path:
+    """An output folder: may exist (as a folder), or be created inside an existing folder; refused otherwise."""
+    from edgeemo.errors import EdgeemoError
+
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise EdgeemoError(f"--out {out}: is a file, not a folder")
+    if not out.exists() and not out.parent.is_dir():
+        raise EdgeemoError(f"--out {out}: its folder {out.parent} does not exist")
+    return out
+
+
+def check_out_file(path: str | os.PathLike, flag: str = "--out") -> Path:
+    """An output file: its folder must exist and it must not be a folder."""
+    from edgeemo.errors import EdgeemoError
+
+    out = Path(path)
+    if out.is_dir():
+        raise EdgeemoError(f"{flag} {out}: is a folder; give a file name")
+    if not out.parent.is_dir():
+        raise EdgeemoError(f"{flag} {out}: its folder {out.parent} does not exist")
+    return out
+
+
+@contextlib.contextmanager
+def made_dir(path: Path) -> Iterator[Path]:
+    """Create ``path`` if missing; if the block fails (or is interrupted), remove it again when this call made it."""
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        if created:
+            shutil.rmtree(path, ignore_errors=True)
+        raise

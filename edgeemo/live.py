@@ -181,10 +181,12 @@ def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: 
                 return boxes
         return boxes
 
+    from edgeemo.data.preprocess import read_image
+
     scored: list[PhotoScore] = []
     unreadable: list[str] = []
     for i, path in enumerate(paths):
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        image = read_image(path, cv2.IMREAD_COLOR)
         if image is None:
             unreadable.append(str(path))
             continue

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from edgeemo.errors import ModelLoadError
+from edgeemo.errors import ModelLoadError, first_line
 from edgeemo.models.spec import ModelSpec
 
 ARTIFACT_SUFFIXES = {".onnx": "onnx", ".xml": "openvino", ".tflite": "tflite"}
@@ -30,33 +30,46 @@ def find_card(path: Path) -> dict | None:
         card = folder / "model.json"
         if card.is_file():
             try:
-                return json.loads(card.read_text())
-            except json.JSONDecodeError:
-                return None
+                found = json.loads(card.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise ModelLoadError(f"{card}: not a valid model card (JSON: {exc})") from None
+            if not isinstance(found, dict):
+                raise ModelLoadError(f"{card}: not a valid model card (a JSON object was expected)")
+            return found
     return None
 
 
 def spec_from_card(card: dict, name: str) -> ModelSpec:
-    return ModelSpec(
-        name=card.get("name", name),
-        input_size=tuple(card["input_size"]),
-        channel_order=card["channel_order"],
-        labels=tuple(card.get("labels") or ()),
-        mean=tuple(card.get("mean", (0.0,))),
-        scale=tuple(card.get("scale", (1.0,))),
-        layout=card.get("layout", "NCHW"),
-        resize=card.get("resize", "crop"),
-        output=card.get("output", "softmax"),
-    )
+    """The preprocessing facts of a model card; a card with missing or malformed facts is one line."""
+    try:
+        return ModelSpec(
+            name=str(card.get("name", name)),
+            input_size=tuple(card["input_size"]),
+            channel_order=card["channel_order"],
+            labels=tuple(card.get("labels") or ()),
+            mean=tuple(card.get("mean", (0.0,))),
+            scale=tuple(card.get("scale", (1.0,))),
+            layout=card.get("layout", "NCHW"),
+            resize=card.get("resize", "crop"),
+            output=card.get("output", "softmax"),
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ModelLoadError(f"{name}: the model card lacks or garbles a preprocessing fact ({type(exc).__name__}: {exc})") from None
 
 
 def _spec_from_onnx(path: Path) -> dict | None:
     import onnx
 
-    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    try:
+        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    except Exception as exc:
+        raise ModelLoadError(f"{path}: not a readable ONNX file: {first_line(exc)}") from None
     if "channel_order" not in props:
         return None
-    card = {k: json.loads(v) if v[:1] in "[{0123456789-" else v for k, v in props.items()}
+    try:
+        card = {k: json.loads(v) if v[:1] in "[{0123456789-" else v for k, v in props.items()}
+    except json.JSONDecodeError as exc:
+        raise ModelLoadError(f"{path}: its metadata (model card facts) is not valid JSON: {exc}") from None
     shape = card.get("input_shape")
     if shape:
         card["input_size"] = shape[1:3] if card.get("layout") == "NHWC" else shape[2:4]

@@ -10,6 +10,8 @@ from pathlib import Path
 from edgeemo.errors import ModelLoadError, ShapeError, UnknownModelError, first_line
 from edgeemo.models import ModelSpec, create_model, get_spec, list_models
 
+MAX_SIDE = 4096  # a face classifier's input side; larger shapes are refused before anything is allocated
+
 # format name -> file suffixes (a SavedModel is a folder holding saved_model.pb)
 FORMATS: dict[str, tuple[str, ...]] = {
     "onnx": (".onnx",),
@@ -61,12 +63,16 @@ def parse_shape(text: str | None) -> list[int] | None:
     """'1,3,64,64' -> [1, 3, 64, 64]."""
     if not text:
         return None
-    try:
-        dims = [int(d) for d in text.replace("x", ",").split(",") if d.strip()]
-    except ValueError:
-        raise ShapeError(f"bad input shape {text!r}: expected integers like 1,3,64,64") from None
-    if not dims or any(d <= 0 for d in dims):
+    import re
+
+    pieces = re.split(r"[,x]", text.strip())
+    if not all(p.strip().isdigit() for p in pieces):
+        raise ShapeError(f"bad input shape {text!r}: expected positive integers like 1,3,64,64")
+    dims = [int(p) for p in pieces]
+    if any(d <= 0 for d in dims):
         raise ShapeError(f"bad input shape {text!r}: every dimension must be a positive integer")
+    if any(d > MAX_SIDE for d in dims[1:]) or dims[0] > 256:
+        raise ShapeError(f"bad input shape {text!r}: larger than edgeemo handles (batch <= 256, sides <= {MAX_SIDE})")
     return dims
 
 

@@ -50,12 +50,23 @@ LabelsOpt = Annotated[str | None, typer.Option("--labels", help="Class names in 
 def floats(text: str | None, flag: str) -> list[float] | None:
     if not text:
         return None
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        from edgeemo.errors import EdgeemoError
+    import math
 
+    from edgeemo.errors import EdgeemoError
+
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
         raise EdgeemoError(f"{flag} {text!r}: expected numbers like 127.5 or 103.9,116.8,123.7") from None
+    if len(values) not in (1, 3):
+        raise EdgeemoError(f"{flag} {text!r}: give one value, or three (one per channel)")
+    if not all(math.isfinite(v) for v in values):
+        raise EdgeemoError(f"{flag} {text!r}: values must be finite numbers")
+    if flag == "--scale" and any(v <= 0 for v in values):
+        raise EdgeemoError(f"{flag} {text!r}: the divisor must be positive")
+    if flag == "--mean" and any(v < 0 or v > 255 for v in values):
+        raise EdgeemoError(f"{flag} {text!r}: a mean of 0..255 pixels lies in 0..255")
+    return values
 
 
 def overrides(input_shape=None, channel_order=None, mean=None, scale=None, labels=None):
@@ -71,8 +82,19 @@ def overrides(input_shape=None, channel_order=None, mean=None, scale=None, label
         channel_order=channel_order,
         mean=floats(mean, "--mean"),
         scale=floats(scale, "--scale"),
-        labels=[v.strip() for v in labels.split(",")] if labels else None,
+        labels=_labels(labels),
     )
+
+
+def _labels(text: str | None) -> list[str] | None:
+    from edgeemo.errors import EdgeemoError
+
+    if not text:
+        return None
+    labels = [v.strip() for v in text.split(",")]
+    if not all(labels) or len(set(labels)) != len(labels):
+        raise EdgeemoError(f"--labels {text!r}: names must be non-empty and distinct")
+    return labels
 
 
 def _trust(value: bool) -> bool:

@@ -20,6 +20,9 @@ def demo(
 ) -> None:
     """One command from trained models to a deployment report: profile, convert (verified), INT8, bench, eval, report."""
     from edgeemo.demo import DEFAULT_MODELS, run_demo
+    from edgeemo.fsutil import check_out_dir
+
+    check_out_dir(out)
 
     with status("demo...", not json_out) as update:
 

@@ -39,6 +39,7 @@ def deploy(
     import tempfile
 
     from edgeemo.deploy import BundleError, build_bundle
+    from edgeemo.fsutil import check_out_file
     from edgeemo.deploy.signature import SignatureError, public_pem
 
     host = remote_host(remote, ssh_config, remote_python) if remote else None  # a bad --remote fails before any work
@@ -49,7 +50,7 @@ def deploy(
             trusted_pem = public_pem(Path(sign))  # a bad key fails before any work
         except SignatureError as exc:
             raise BundleError(f"--sign {sign}: {exc}") from None
-    _check_out_file(out)
+    check_out_file(out)
     with status(f"building the {target} bundle...", not json_out):
         result = build_bundle(model, target, out, precision, data, sign_key=sign)
     pushed = None
@@ -111,17 +112,6 @@ def unpack(
         signer = f"signed by key {report['signed_by']}" if report["signed_by"] else "[yellow]signature not checked[/]"
         console.print(f"{escape(to)}: {report['files']} files verified against the manifest ({escape(report['target'])}), {signer}"
                       + (f"; selftest {report['selftest']['selftest']}" if selftest else ""))
-
-
-def _check_out_file(out: str) -> None:
-    """--out names a file to write: its folder must exist and it must not be a folder."""
-    from edgeemo.errors import EdgeemoError
-
-    path = Path(out)
-    if path.is_dir():
-        raise EdgeemoError(f"--out {out}: is a folder; give a file name such as bundle.tar.gz")
-    if not path.parent.is_dir():
-        raise EdgeemoError(f"--out {out}: folder {path.parent} does not exist")
 
 
 def keys_new(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from dataclasses import asdict
 from typing import Annotated
 
@@ -45,6 +46,7 @@ def run(
     from edgeemo.kiosk import parse_interval
     from edgeemo.live import run_kiosk
 
+    _check_outputs(out=out, preview=preview)
     max_seconds = None
     if duration:
         try:
@@ -109,6 +111,7 @@ def testclip(
     store-like background, with every box and label recorded, for `edgeemo run --truth`."""
     from edgeemo.evaluate.video import make_clip
 
+    _check_outputs(preview=out, flag="--out")
     info = make_clip(data, out, seconds, fps, seed=seed)
     if json_out:
         print_json(asdict(info))
@@ -132,8 +135,11 @@ def predict(
     (a photo scores its best face; a photo with no face found is classified whole)."""
     from rich.progress import Progress
 
-    from edgeemo.fsutil import atomic_path
+    from edgeemo.fsutil import atomic_path, check_out_file
     from edgeemo.live import rank_photos
+
+    if csv_out:
+        check_out_file(csv_out, "--csv")
 
     with Progress(console=err_console, disable=json_out, transient=True) as bar:
         task = bar.add_task("photos", total=None)
@@ -163,3 +169,19 @@ def predict(
     console.print(table)
     for path in unreadable:
         err_console.print(f"[yellow]skipped {path}: not a readable image[/yellow]")
+
+
+VIDEO_SUFFIXES = (".mp4", ".avi")
+
+
+def _check_outputs(out: str | None = None, preview: str | None = None, flag: str = "--preview") -> None:
+    """Output paths are checked before a frame is read: a bad one fails now, not after the whole run."""
+    from edgeemo.errors import EdgeemoError
+    from edgeemo.fsutil import check_out_file
+
+    if out:
+        check_out_file(out)
+    if preview:
+        check_out_file(preview, flag)
+        if Path(preview).suffix.lower() not in VIDEO_SUFFIXES:
+            raise EdgeemoError(f"{flag} {preview}: a video file name ending in {' or '.join(VIDEO_SUFFIXES)}")

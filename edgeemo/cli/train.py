@@ -47,6 +47,9 @@ def train(
     from edgeemo.data import load_dataset
     from edgeemo.data.datasets import DatasetError
 
+    from edgeemo.fsutil import check_out_dir
+
+    check_out_dir(out)
     labels = get_spec(arch).labels  # one-line error for an unknown architecture
     found = load_dataset(data).counts()  # one-line errors for unusable data, before any progress bar
     if not set(found) & set(labels):

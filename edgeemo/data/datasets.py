@@ -52,12 +52,9 @@ class Sample:
         """The image as OpenCV reads it (gray HxW or BGR HxWx3), or None when unreadable."""
         if self.pixels is not None:
             return self.pixels
-        try:
-            if self.path.stat().st_size == 0:
-                return None
-        except OSError:
-            return None
-        return cv2.imread(str(self.path), cv2.IMREAD_UNCHANGED)
+        from edgeemo.data.preprocess import read_image
+
+        return read_image(self.path)
 
 
 @dataclass

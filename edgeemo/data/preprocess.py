@@ -15,6 +15,46 @@ if TYPE_CHECKING:
     from edgeemo.models.spec import ModelSpec
 
 
+MAX_IMAGE_PIXELS = 50_000_000  # a photo larger than this is refused unread (a PNG header can claim 60000x60000)
+
+
+def header_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG or JPEG header, without decoding; None for other formats or a short header."""
+    import struct
+
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return struct.unpack(">II", data[16:24])
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(data):
+            if data[i] != 0xFF:
+                return None
+            marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                height, width = struct.unpack(">HH", data[i + 5:i + 9])
+                return width, height
+            i += 2 + length
+    return None
+
+
+def read_image(path, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray | None:
+    """An image file as OpenCV reads it, or None when it is empty, unreadable, or claims more than MAX_IMAGE_PIXELS."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+    except OSError:
+        return None
+    if not head:
+        return None
+    size = header_size(head)
+    if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
+        return None
+    try:
+        return cv2.imread(str(path), flags)
+    except cv2.error:  # OpenCV's own pixel cap, corrupt data
+        return None
+
+
 def to_uint8(image: np.ndarray) -> np.ndarray:
     """Any pixel depth as 8-bit: 16-bit scaled by 255/65535, float in 0..1 scaled by 255; other types refused."""
     if image.dtype == np.uint8:

@@ -60,6 +60,26 @@ def _requirements(runtime: str) -> list[str]:
             f"cryptography=={md.version('cryptography')}"]
 
 
+def precision_of(path: Path) -> str:
+    """What an artifact computes in, read from the file itself: int8 (quantized ops), fp16 (half weights) or fp32."""
+    path = Path(path)
+    if path.suffix == ".tflite":
+        from edgeemo.quiet import quiet_native
+        from edgeemo.runtime.litert import interpreter_class
+
+        with quiet_native():
+            details = interpreter_class()(model_path=str(path)).get_tensor_details()
+        types = {str(np.dtype(d["dtype"])) for d in details}
+        return "int8" if types & {"int8", "uint8"} else "fp16" if "float16" in types else "fp32"
+    import openvino as ov
+
+    ops = ov.Core().read_model(str(path)).get_ops()
+    if any(op.get_type_name() == "FakeQuantize" for op in ops):
+        return "int8"
+    constants = {op.get_output_element_type(0).get_type_name() for op in ops if op.get_type_name() == "Constant"}
+    return "fp16" if "f16" in constants else "fp32"
+
+
 def _artifact(ref: str, target, precision: str, data: str | None, work: Path) -> tuple[Path, dict]:
     """The file this target runs: given directly, or produced with convert (+ quantize)."""
     from edgeemo.predictor import find_card
@@ -72,7 +92,7 @@ def _artifact(ref: str, target, precision: str, data: str | None, work: Path) ->
         card = find_card(path)
         if card is None:
             raise EdgeemoError(f"{ref}: no model card (model.json) beside it; convert it with `edgeemo convert` first")
-        return path, card
+        return path, {**card, "precision": precision_of(path)}
     from edgeemo.export.convert import convert
     from edgeemo.export.sources import Overrides, load_source
     from edgeemo.quantize import quantize
@@ -101,15 +121,20 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
     from edgeemo.targets import load_target
 
     target = load_target(target_name)
-    precision = precision or target.precisions[0]
-    if precision not in ("fp32", "fp16", "int8"):
+    given = Path(ref).is_file()
+    if precision is not None and precision not in ("fp32", "fp16", "int8"):
         raise EdgeemoError(f"--precision {precision!r}: fp32, fp16 or int8")
+    asked, precision = precision, precision or target.precisions[0]
     out = Path(out)
     with tempfile.TemporaryDirectory() as tmp:
         work, stage = Path(tmp) / "work", Path(tmp) / "bundle"
         work.mkdir()
         stage.mkdir()
         artifact, card = _artifact(ref, target, precision, data, work)
+        if given:  # a ready artifact computes in what it is, whatever the target would prefer
+            if asked and asked != card["precision"]:
+                raise EdgeemoError(f"{ref} is a {card['precision']} artifact, not {asked}; give its source model to get {asked}")
+            precision = card["precision"]
         name = "model.tflite" if artifact.suffix == ".tflite" else "model.xml"
         shutil.copyfile(artifact, stage / name)
         if artifact.suffix == ".xml":

@@ -183,12 +183,12 @@ def bench(args) -> int:
 
 
 def predict(args) -> int:
-    import cv2
+    from edgeemo_kiosk.preprocess import read_image
 
     card = load_card()
     model = Model(card, args.threads)
     for path in args.images:
-        image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+        image = read_image(path)
         if image is None:
             print(json.dumps({"image": path, "error": "unreadable"}))
             continue

@@ -14,7 +14,7 @@ import numpy as np
 from edgeemo.errors import EdgeemoError
 from edgeemo.export.sources import SourceModel
 from edgeemo.export.validate import compare, is_probability
-from edgeemo.fsutil import artifact_bytes, atomic_path, remove_artifact
+from edgeemo.fsutil import artifact_bytes, atomic_path, check_out_dir, made_dir, remove_artifact
 
 FORMATS = ("onnx", "openvino", "tflite")
 N_INPUTS = 32
@@ -95,13 +95,24 @@ def convert(
 ) -> ConvertResult:
     """Write and verify every requested artifact; failed ones are removed and reported."""
     start = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_out_dir(out_dir)
     n_inputs = -(-n_inputs // batch) * batch
     inputs, inputs_kind = verification_inputs(src, data, n_inputs)
     if len(inputs) % batch:
         inputs = inputs[: len(inputs) // batch * batch]
     reference = src.reference(inputs)
+    spec = src.spec
+    if reference.ndim != 2:
+        raise EdgeemoError(f"{src.ref}: the model's output has shape {list(reference.shape)}; edgeemo converts classifiers "
+                           "with one vector of class scores per image")
+    if spec.labels and reference.shape[1] != len(spec.labels):
+        raise EdgeemoError(f"{src.ref}: {len(spec.labels)} labels given ({', '.join(spec.labels)}) but the model has "
+                           f"{reference.shape[1]} outputs; --labels must name every output, in order")
+    with made_dir(out):
+        return _convert(src, out, formats, fp16, batch, inputs, inputs_kind, reference, on_step, start)
+
+
+def _convert(src, out: Path, formats, fp16, batch, inputs, inputs_kind, reference, on_step, start) -> ConvertResult:
     spec = src.spec
     card = {
         **spec.to_dict(),

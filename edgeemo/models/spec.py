@@ -32,6 +32,36 @@ class ModelSpec:
     description: str = ""
     factory: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        """Refuse facts no model can have (they reach here from cards and flags as well as from the zoo)."""
+        import math
+
+        from edgeemo.errors import ModelLoadError
+
+        def bad(what: str) -> ModelLoadError:
+            return ModelLoadError(f"{self.name}: {what}")
+
+        size = self.input_size
+        if (len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in size)
+                or not all(1 <= v <= 4096 for v in size)):
+            raise bad(f"input size {list(size)} is not two sides of 1..4096 pixels")
+        if self.channel_order not in ("bgr", "rgb", "gray"):
+            raise bad(f"channel order {self.channel_order!r} is not gray, bgr or rgb")
+        if self.layout not in ("NCHW", "NHWC"):
+            raise bad(f"layout {self.layout!r} is not NCHW or NHWC")
+        if self.resize not in ("squash", "letterbox", "crop"):
+            raise bad(f"resize policy {self.resize!r} is not squash, letterbox or crop")
+        if self.output not in ("softmax", "logits"):
+            raise bad(f"output {self.output!r} is not softmax or logits")
+        if not all(isinstance(label, str) and label for label in self.labels) or len(set(self.labels)) != len(self.labels):
+            raise bad("labels must be distinct non-empty names")
+        for key, values in (("mean", self.mean), ("scale", self.scale)):
+            if len(values) not in (1, self.channels) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+                raise bad(f"{key} {list(values)} is not 1 or {self.channels} finite numbers")
+        if any(v <= 0 for v in self.scale):
+            raise bad(f"scale {list(self.scale)} must be positive")
+
     @property
     def channels(self) -> int:
         return 1 if self.channel_order == "gray" else 3

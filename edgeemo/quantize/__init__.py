@@ -94,8 +94,24 @@ def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "r
         raise EdgeemoError("real-data calibration needs --data DIR; without face images use --calib synthetic")
     if max_drop is not None and not data:
         raise EdgeemoError("--max-drop needs --data DIR to measure accuracy on the validation split")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if data:  # unusable data fails before any artifact is written
+        from edgeemo.data import load_dataset
+
+        load_dataset(data)
+    from edgeemo.fsutil import check_out_dir, made_dir
+
+    with made_dir(check_out_dir(out)) as out_dir:
+        return _quantize(ref, out_dir, data, calib, subset, formats, preset, ignored_scope, max_drop, classes, on_step, artifacts, start)
+
+
+def _quantize(ref, out: Path, data, calib, subset, formats, preset, ignored_scope, max_drop, classes, on_step, artifacts,
+              start) -> QuantizeResult:
+    from edgeemo.evaluate import evaluate, prepare
+    from edgeemo.evaluate.metrics import classification_metrics
+    from edgeemo.predictor import find_card, load_predictor, spec_from_card
+    from edgeemo.quantize import backends
+    from edgeemo.quantize.calibration import real_inputs, synthetic_inputs
+
     fp32, src = (artifacts, None) if artifacts else _fp32_artifacts(ref, out, formats, on_step)
     first = next(iter(fp32.values()))
     card = find_card(first) or {}
