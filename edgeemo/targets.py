@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from edgeemo.errors import EdgeemoError
+from edgeemo.errors import EdgeemoError, first_line
 
 
 @dataclass
@@ -46,10 +46,49 @@ def list_targets() -> list[Target]:
 
 
 def load_target(name: str) -> Target:
-    path = targets_dir() / f"{name}.yaml"
-    if not path.is_file():
+    """A profile by name from targets/, or an explicit ``.yaml`` path; anything else, or a malformed profile, is one line."""
+    import re
+
+    if name.endswith((".yaml", ".yml")):
+        path = Path(name)
+        if not path.is_file():
+            raise EdgeemoError(f"--target {name}: no such file")
+    else:
         known = ", ".join(p.stem for p in sorted(targets_dir().glob("*.yaml")))
-        raise EdgeemoError(f"unknown target {name!r}: {known}")
-    data = yaml.safe_load(path.read_text())
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+            raise EdgeemoError(f"unknown target {name!r}: a name from targets/ ({known}) or a path ending in .yaml")
+        path = targets_dir() / f"{name}.yaml"
+        if not path.is_file():
+            raise EdgeemoError(f"unknown target {name!r}: {known}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise EdgeemoError(f"{path}: not valid YAML ({first_line(exc)})") from None
+    return _target_from(data, path)
+
+
+def _target_from(data, path: Path) -> Target:
+    if not isinstance(data, dict):
+        raise EdgeemoError(f"{path}: a target profile is a mapping of fields (name, runtime, device, precisions, ...)")
     known_fields = Target.__dataclass_fields__
-    return Target(**{k: v for k, v in data.items() if k in known_fields})
+    missing = [k for k in ("name", "description", "arch", "runtime", "device", "precisions", "threads") if k not in data]
+    if missing:
+        raise EdgeemoError(f"{path}: missing fields {', '.join(missing)}")
+    target = Target(**{k: v for k, v in data.items() if k in known_fields})
+    problems = []
+    if target.runtime not in RUNTIMES:
+        problems.append(f"runtime {target.runtime!r} is not one of {', '.join(RUNTIMES)}")
+    if not isinstance(target.precisions, list) or not target.precisions or not set(target.precisions) <= {"fp32", "fp16", "int8"}:
+        problems.append(f"precisions {target.precisions!r} must be a list of fp32, fp16, int8")
+    if target.threads is not None and (not isinstance(target.threads, int) or isinstance(target.threads, bool) or target.threads < 1):
+        problems.append(f"threads {target.threads!r} must be a positive integer or null")
+    if not isinstance(target.input, dict):
+        problems.append("input must be a mapping")
+    if not all(isinstance(getattr(target, k), str) for k in ("name", "description", "arch", "device")):
+        problems.append("name, description, arch and device must be text")
+    if problems:
+        raise EdgeemoError(f"{path}: {'; '.join(problems)}")
+    return target
+
+
+RUNTIMES = ("openvino", "litert", "onnxruntime", "torch")

@@ -89,7 +89,10 @@ def prepare_openvino(path: Path, device: str, mode: str, threads: int | None, st
         raise DeviceError(f"{device} could not compile {path.name}: {str(exc).strip().splitlines()[-1][:200]}") from None
     compile_ms = (time.perf_counter() - t0) * 1e3
     request = compiled.create_infer_request()
-    shape = [int(d) for d in model.inputs[0].get_partial_shape().get_min_shape()]
+    from edgeemo.runtime import check_input
+
+    shape = check_input(path.name, [[d.get_length() if d.is_static else None for d in p.get_partial_shape()]
+                                     if p.get_partial_shape().rank.is_static else [None] for p in model.inputs])
     layout = model.get_rt_info(["edgeemo", "layout"]).astype(str) if model.has_rt_info(["edgeemo", "layout"]) else None
     first_device = device.split(":")[-1].split(",")[0]
     try:
@@ -155,9 +158,10 @@ def prepare_onnxruntime(path: Path, threads: int | None, providers: list[str] | 
     except Exception as exc:
         raise ModelLoadError(f"{path}: ONNX Runtime cannot load it: {str(exc).strip().splitlines()[0][:200]}") from None
     compile_ms = (time.perf_counter() - t0) * 1e3
-    inp = session.get_inputs()[0]
-    name = inp.name
-    shape = [d if isinstance(d, int) else 1 for d in inp.shape]
+    from edgeemo.runtime import check_input
+
+    shape = check_input(path.name, [i.shape for i in session.get_inputs()])
+    name = session.get_inputs()[0].name
     import onnx
 
     ops = {n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node}
@@ -179,6 +183,9 @@ def prepare_litert(path: Path, threads: int | None) -> Prepared:
     except Exception as exc:
         raise ModelLoadError(f"{path}: LiteRT cannot load it: {str(exc).strip().splitlines()[0][:200]}") from None
     compile_ms = (time.perf_counter() - t0) * 1e3
+    from edgeemo.runtime import check_input
+
+    check_input(path.name, [[int(d) for d in i["shape"]] for i in interpreter.get_input_details()])
     detail = interpreter.get_input_details()[0]
     index = detail["index"]
 

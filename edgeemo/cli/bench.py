@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import (TrustOpt, InputShapeOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console,
+from edgeemo.cli.common import (esc, TrustOpt, InputShapeOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console,
                                 human, print_json, remote_host, status)
 
 
@@ -65,7 +65,7 @@ def bench(
             device = "CPU"  # measure what can be measured here, and say so
             host_note += "; measured on CPU instead"
         if host_note:
-            err_console.print(f"[yellow]note:[/yellow] {host_note}")
+            err_console.print(f"[yellow]note:[/yellow] {esc(host_note)}")
     if matrix:
         _matrix(model, threads or 1, iterations or 200, data, device, json_out)
         return
@@ -79,17 +79,17 @@ def bench(
     console.print(_latency_table(f"{model}: {result.runtime} on {result.device} ({result.device_name}), {result.mode} mode",
                                  {c: getattr(s, c) for c in STATS}))
     console.print(f"throughput {result.throughput_fps:.1f} FPS  compile {result.compile_ms:.1f} ms  first inference "
-                  f"{result.first_inference_ms:.2f} ms  iterations {result.iterations}  threads {result.threads}  "
-                  f"streams {result.streams}  batch {result.batch}  precision {result.precision}  input {result.input}")
-    console.print(f"latency source: {result.latency_source}; the call as Python sees it: median {result.wall_ms.median:.3f} ms, "
+                  f"{result.first_inference_ms:.2f} ms  iterations {esc(result.iterations)}  threads {esc(result.threads)}  "
+                  f"streams {esc(result.streams)}  batch {esc(result.batch)}  precision {esc(result.precision)}  input {esc(result.input)}")
+    console.print(f"latency source: {esc(result.latency_source)}; the call as Python sees it: median {result.wall_ms.median:.3f} ms, "
                   f"p99 {result.wall_ms.p99:.3f} ms")
     if result.end_to_end_ms:
         console.print(f"end to end (decode + preprocess + infer): median {result.end_to_end_ms.median:.3f} ms, "
                       f"p99 {result.end_to_end_ms.p99:.3f} ms")
     env = result.environment
-    console.print(f"host: {env['cpu']}, {env['cores']} cores; " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
+    console.print(f"host: {esc(env['cpu'])}, {esc(env['cores'])} cores; " + ", ".join(f"{esc(k)} {esc(v)}" for k, v in env["versions"].items()))
     if host_note:
-        console.print(f"[yellow]{host_note}[/yellow]")
+        console.print(f"[yellow]{esc(host_note)}[/yellow]")
 
 
 STATS = ("median", "mean", "std", "min", "max", "p90", "p99")
@@ -114,17 +114,17 @@ def _matrix(folder: str, threads: int, iterations: int, data: str | None, device
     if json_out:
         print_json([asdict(r) for r in rows])
         return
-    table = Table(title=f"{folder}: {threads} thread(s), latency mode")
+    table = Table(title=f"{esc(folder)}: {esc(threads)} thread(s), latency mode")
     cols = ("format", "prec", "runtime", "device", "MACC", "params", "size", "median ms", "p99 ms", "FPS", "computes", "macro-R")
     for col in cols:
         table.add_column(col, justify="left" if col in ("format", "prec", "runtime", "device", "computes") else "right", overflow="fold")
     for r in rows:
-        table.add_row(r.format, r.precision, r.runtime, r.device, human(r.macc) if r.macc else "-", human(r.params) if r.params else "-",
+        table.add_row(esc(r.format), esc(r.precision), esc(r.runtime), esc(r.device), human(r.macc) if r.macc else "-", human(r.params) if r.params else "-",
                       human(r.bytes, "B"), f"{r.median_ms:.3f}" if r.median_ms else "[red]error[/red]",
                       f"{r.p99_ms:.3f}" if r.p99_ms else "-", f"{r.fps:.0f}" if r.fps else "-", r.compute_precision or (r.error or "-")[:40],
                       f"{r.macro_recall:.3f}" if r.macro_recall is not None else "-")
     console.print(table)
-    console.print(f"saved {json_path} and {csv_path}")
+    console.print(f"saved {esc(json_path)} and {esc(csv_path)}")
 
 
 def _remote(model: str, target: str | None, remote: str, ssh_config: str | None, python: str, data: str | None,
@@ -147,8 +147,8 @@ def _remote(model: str, target: str | None, remote: str, ssh_config: str | None,
     console.print(_latency_table(f"{model} on {remote} ({b['machine']}, {b['runtime']}), {target} bundle, latency mode",
                                  b["latency_ms"]))
     console.print(f"throughput {b['throughput_fps']:.1f} FPS  first inference {b['first_inference_ms']:.2f} ms  "
-                  f"iterations {b['iterations']}  threads {b['threads']}")
-    console.print(f"on the device: checksums {report['verify']['verify']}, selftest {report['selftest']['selftest']} "
-                  f"(max |diff| {report['selftest']['max_abs_diff']:.2g}); bundle in {report['folder']}")
+                  f"iterations {esc(b['iterations'])}  threads {esc(b['threads'])}")
+    console.print(f"on the device: checksums {esc(report['verify']['verify'])}, selftest {esc(report['selftest']['selftest'])} "
+                  f"(max |diff| {report['selftest']['max_abs_diff']:.2g}); bundle in {esc(report['folder'])}")
     if b.get("emulated"):
         console.print("[yellow]this device runs under emulation: these timings are not the real device's latency[/yellow]")

@@ -12,6 +12,13 @@ from rich.console import Console
 console = Console()
 err_console = Console(stderr=True)
 
+def esc(value: object) -> str:
+    """User or data text for a Rich string: its '[' never reads as markup (paths, names, labels, split names)."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts instead of tables.")]
 InputShapeOpt = Annotated[
     str | None,

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import (
+from edgeemo.cli.common import (esc, 
     ChannelOrderOpt,
     TrustOpt,
     InputShapeOpt,
@@ -61,19 +61,19 @@ def convert(
     if json_out:
         print_json(result.to_dict())
     else:
-        table = Table(title=f"{src} -> {out}  (verified on {result.n_inputs} {result.inputs} inputs)")
+        table = Table(title=f"{esc(src)} -> {esc(out)}  (verified on {esc(result.n_inputs)} {esc(result.inputs)} inputs)")
         for col in ("format", "prec", "path", "size", "s", "max diff", "top-1", "status"):
             table.add_column(col, justify="right" if col in ("size", "s", "max diff", "top-1") else "left", overflow="fold")
         for a in result.artifacts:
             table.add_row(
-                a.format, a.precision, _relative(a.path, out), human(a.bytes, "B") if a.bytes else "-", f"{a.seconds:.1f}",
+                esc(a.format), esc(a.precision), esc(_relative(a.path, out)), human(a.bytes, "B") if a.bytes else "-", f"{a.seconds:.1f}",
                 f"{a.max_abs_diff:.2e}" if a.max_abs_diff is not None else "-",
                 f"{a.top1_agreement:.1%}" if a.top1_agreement is not None else "-",
                 "[green]verified[/green]" if a.passed else "[red]FAILED[/red]",
             )
         console.print(table)
         cost = f"MACC {human(result.macc)}  params {human(result.params)}  " if result.macc else ""
-        console.print(f"{cost}total {result.seconds:.1f}s  card: {out}/model.json  report: {out}/convert.json")
+        console.print(f"{esc(cost)}total {result.seconds:.1f}s  card: {esc(out)}/model.json  report: {esc(out)}/convert.json")
     if result.failed:
         worst = result.failed[0]
         raise EdgeemoError(worst.error or f"{worst.format} {worst.precision} failed")

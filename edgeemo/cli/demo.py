@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import JsonOpt, console, err_console, human, print_json, status
+from edgeemo.cli.common import esc, JsonOpt, console, err_console, human, print_json, status
 
 
 def demo(
@@ -29,7 +29,7 @@ def demo(
         def on_step(step: str) -> None:
             update(f"demo: {step}")
             if not json_out:
-                err_console.print(f"[dim]>[/dim] {step}")
+                err_console.print(f"[dim]>[/dim] {esc(step)}")
 
         result = run_demo(tuple(model) if model else DEFAULT_MODELS, data, out, iterations, on_step)
     if json_out:
@@ -41,7 +41,7 @@ def demo(
     from edgeemo.reference import REFERENCE_MACC
 
     for m in result.models:
-        table.add_row(m.name, human(m.macc), human(m.params), f"{m.macc / REFERENCE_MACC:.0%}", m.fastest, f"{m.fastest_ms:.3f}",
+        table.add_row(esc(m.name), human(m.macc), human(m.params), f"{m.macc / REFERENCE_MACC:.0%}", esc(m.fastest), f"{m.fastest_ms:.3f}",
                       f"{m.best_macro_recall:.3f}" if m.best_macro_recall is not None else "-",
                       f"{m.int8_macro_recall:.3f}" if m.int8_macro_recall is not None else "-")
     console.print(table)
@@ -49,8 +49,8 @@ def demo(
         console.print("accuracy: not measured: no data (give --data DIR, e.g. ../shared/data/facial_expressions)")
     for m in result.models:
         for failure in m.failed:
-            console.print(f"[red]{m.name}: {failure}[/red]")
-    console.print(f"report: [bold]{result.report}[/bold]   total time {result.seconds:.1f} s")
+            console.print(f"[red]{esc(m.name)}: {esc(failure)}[/red]")
+    console.print(f"report: [bold]{esc(result.report)}[/bold]   total time {result.seconds:.1f} s")
 
 
 def report(
@@ -64,4 +64,4 @@ def report(
     if json_out:
         print_json(results)
         return
-    console.print(f"report: [bold]{results['report']}[/bold] ({len(results['pngs'])} figures)")
+    console.print(f"report: [bold]{esc(results['report'])}[/bold] ({len(results['pngs'])} figures)")

@@ -11,9 +11,7 @@ from typing import Annotated
 
 import typer
 
-from rich.markup import escape
-
-from edgeemo.cli.common import (TrustOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console, human, print_json,
+from edgeemo.cli.common import (esc, TrustOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console, human, print_json,
                                 remote_host, status)
 
 
@@ -69,11 +67,11 @@ def deploy(
     if json_out:
         print_json({**asdict(result), **({"remote": pushed} if pushed else {})})
         return
-    console.print(f"{escape(result.bundle)}: {result.target}, {result.artifact} ({result.precision}), {human(result.bytes, 'B')}, "
+    console.print(f"{esc(result.bundle)}: {esc(result.target)}, {esc(result.artifact)} ({esc(result.precision)}), {human(result.bytes, 'B')}, "
                   f"{len(result.files)} files with checksums, " + ("signed" if sign else "[yellow]not signed[/] (--sign KEY)"))
     if pushed:
-        console.print(f"{escape(remote)}:{escape(pushed['folder'])}: checksums {pushed['verify']['verify']}, selftest "
-                      f"{pushed['selftest']['selftest']} on {pushed['selftest']['machine']} ({pushed['selftest']['runtime']})")
+        console.print(f"{esc(remote)}:{esc(pushed['folder'])}: checksums {esc(pushed['verify']['verify'])}, selftest "
+                      f"{esc(pushed['selftest']['selftest'])} on {esc(pushed['selftest']['machine'])} ({esc(pushed['selftest']['runtime'])})")
     else:
         console.print("on the device: tar xzf ... && pip install -r requirements.txt && python3 runner.py verify --trust KEY.pub "
                       "&& python3 runner.py selftest")
@@ -110,7 +108,7 @@ def unpack(
         print_json(report)
     else:
         signer = f"signed by key {report['signed_by']}" if report["signed_by"] else "[yellow]signature not checked[/]"
-        console.print(f"{escape(to)}: {report['files']} files verified against the manifest ({escape(report['target'])}), {signer}"
+        console.print(f"{esc(to)}: {esc(report['files'])} files verified against the manifest ({esc(report['target'])}), {signer}"
                       + (f"; selftest {report['selftest']['selftest']}" if selftest else ""))
 
 
@@ -135,5 +133,5 @@ def keys_new(
     if json_out:
         print_json({"private_key": str(private), "public_key": str(public), "key_id": key_id})
         return
-    console.print(f"private key {escape(str(private))} (mode 0600: keep it on the build machine), public key "
-                  f"{escape(str(public))} (key id {key_id}: copy it to the kiosks)")
+    console.print(f"private key {esc(str(private))} (mode 0600: keep it on the build machine), public key "
+                  f"{esc(str(public))} (key id {esc(key_id)}: copy it to the kiosks)")

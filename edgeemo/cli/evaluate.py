@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from edgeemo.cli.common import TrustOpt, ChannelOrderOpt, JsonOpt, LabelsOpt, MeanOpt, ScaleOpt, console, err_console, overrides, print_json
+from edgeemo.cli.common import esc, TrustOpt, ChannelOrderOpt, JsonOpt, LabelsOpt, MeanOpt, ScaleOpt, console, err_console, overrides, print_json
 
 RESIZE_POLICIES = ("squash", "letterbox", "crop")
 
@@ -56,23 +56,23 @@ def evaluate(
         _print(r)
     if len(results) > 1:
         best = max(results, key=lambda r: r.macro_recall)
-        console.print(f"best resize policy by macro recall: [bold]{best.resize}[/bold] ({best.macro_recall:.3f})")
+        console.print(f"best resize policy by macro recall: [bold]{esc(best.resize)}[/bold] ({best.macro_recall:.3f})")
 
 
 def _print(r) -> None:
-    table = Table(title=f"{r.model} on {r.data} [{r.split}], resize={r.resize}: n={r.n}")
+    table = Table(title=f"{esc(r.model)} on {esc(r.data)} {esc('[' + r.split + ']')}, resize={esc(r.resize)}: n={esc(r.n)}")
     for col in ("class", "precision", "recall", "F1", "support"):
         table.add_column(col, justify="left" if col == "class" else "right")
     for label, m in r.per_class.items():
-        table.add_row(label, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}", str(m.support))
+        table.add_row(esc(label), f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}", str(m.support))
     console.print(table)
     conf = Table(title="confusion (rows: true, columns: predicted)")
     conf.add_column("")
     for label in r.labels:
-        conf.add_column(label[:8], justify="right")
+        conf.add_column(esc(label[:8]), justify="right")
     for label, row in zip(r.labels, r.confusion):
-        conf.add_row(label, *map(str, row))
+        conf.add_row(esc(label), *map(str, row))
     console.print(conf)
     skipped = ", ".join(f"{k} {v}" for k, v in r.skipped.items()) or "none"
     console.print(f"accuracy {r.accuracy:.3f}  macro recall [bold]{r.macro_recall:.3f}[/bold]  macro F1 {r.macro_f1:.3f}  "
-                  f"skipped: {skipped}  ({r.seconds:.1f}s)")
+                  f"skipped: {esc(skipped)}  ({r.seconds:.1f}s)")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import JsonOpt, console, human, print_json
+from edgeemo.cli.common import esc, JsonOpt, console, human, print_json
 
 
 def models(
@@ -28,7 +28,7 @@ def models(
     for e in entries:
         recall = (e.metrics or {}).get("macro_recall")
         table.add_row(
-            e.name,
+            esc(e.name),
             "x".join(map(str, e.input_shape)),
             e.channel_order,
             str(len(e.labels)),

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import TrustOpt, InputShapeOpt, JsonOpt, console, human, print_json
+from edgeemo.cli.common import esc, TrustOpt, InputShapeOpt, JsonOpt, console, human, print_json
 from edgeemo.reference import REFERENCE_NAME
 
 
@@ -26,12 +26,12 @@ def profile(
     if json_out:
         print_json(result.to_dict())
         return
-    table = Table(title=f"{model}  input {'x'.join(map(str, result.input_shape))}", show_lines=False)
+    table = Table(title=f"{esc(model)}  input {esc('x'.join(map(str, result.input_shape)))}", show_lines=False)
     for col, justify in (("layer", "left"), ("op", "left"), ("output", "left"), ("MACC", "right"), ("params", "right")):
         table.add_column(col, justify=justify)
     for layer in result.layers:
         if all_layers or layer.macc or layer.params:
-            table.add_row(layer.name, layer.op, "x".join(map(str, layer.output_shape)), f"{layer.macc:,}", f"{layer.params:,}")
+            table.add_row(esc(layer.name), esc(layer.op), "x".join(map(str, layer.output_shape)), f"{layer.macc:,}", f"{layer.params:,}")
     console.print(table)
     verdict = "[green]within budget[/green]" if result.within_budget else "[red]OVER budget[/red]"
     console.print(
@@ -39,5 +39,5 @@ def profile(
         f"activations {result.activations:,}  weights {human(result.weight_bytes, 'B')}"
     )
     console.print(
-        f"{result.budget_fraction:.1%} of the {human(result.budget_macc)} MACC budget ({REFERENCE_NAME}): {verdict}"
+        f"{result.budget_fraction:.1%} of the {human(result.budget_macc)} MACC budget ({esc(REFERENCE_NAME)}): {verdict}"
     )

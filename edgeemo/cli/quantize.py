@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import TrustOpt, JsonOpt, console, err_console, human, print_json, status
+from edgeemo.cli.common import esc, TrustOpt, JsonOpt, console, err_console, human, print_json, status
 
 
 def quantize(
@@ -38,11 +38,11 @@ def quantize(
                               [c.strip() for c in classes.split(",")] if classes else None,
                               on_step=lambda step: update(f"quantize: {step}"))
     for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {warning}")
+        err_console.print(f"[yellow]warning:[/yellow] {esc(warning)}")
     if json_out:
         print_json(result.to_dict())
     else:
-        table = Table(title=f"{model} -> INT8 ({result.calibration})")
+        table = Table(title=f"{esc(model)} -> INT8 ({esc(result.calibration)})")
         for col in ("format", "size", "ratio", "FP32 macro-R", "INT8 macro-R", "drop (pt)", "ms FP32", "ms INT8", "status"):
             table.add_column(col, justify="left" if col in ("format", "status") else "right", overflow="fold")
         for a in result.artifacts:
@@ -54,7 +54,7 @@ def quantize(
         console.print(table)
         if not data:
             console.print("accuracy: not measured (no --data)")
-        console.print(f"{result.seconds:.1f}s  report: {out}/quantize.json")
+        console.print(f"{result.seconds:.1f}s  report: {esc(out)}/quantize.json")
     failed = [a for a in result.artifacts if a.error]
     if failed:
         raise EdgeemoError(failed[0].error)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from edgeemo.cli.common import TrustOpt, JsonOpt, console, err_console, print_json
+from edgeemo.cli.common import esc, TrustOpt, JsonOpt, console, err_console, print_json
 from edgeemo.kiosk.pipeline import DEFAULTS
 
 PRIVACY = ("Privacy: only the per-interval aggregates are output; no face image, crop, embedding or identity is "
@@ -82,13 +82,13 @@ def run(
     from rich.table import Table
 
     target = err_console if to_stdout else console
-    table = Table(title=f"{s.frames} frames at {s.fps:.1f} FPS (1 frame = decode + detect + classify + track)")
+    table = Table(title=f"{esc(s.frames)} frames at {s.fps:.1f} FPS (1 frame = decode + detect + classify + track)")
     table.add_column("stage")
     table.add_column("mean ms", justify="right")
     table.add_column("median ms", justify="right")
     table.add_column("p90 ms", justify="right")
     for stage, v in s.stages.items():
-        table.add_row(stage, f"{v['mean_ms']:.2f}", f"{v['median_ms']:.2f}", f"{v['p90_ms']:.2f}")
+        table.add_row(esc(stage), f"{v['mean_ms']:.2f}", f"{v['median_ms']:.2f}", f"{v['p90_ms']:.2f}")
     target.print(table)
     if result.score is not None:
         sc = result.score
@@ -116,8 +116,8 @@ def testclip(
     if json_out:
         print_json(asdict(info))
         return
-    console.print(f"{info.video}: {info.frames} frames, {info.visitors} faces ({', '.join(f'{k} {v}' for k, v in sorted(info.labels.items()))})")
-    console.print(f"truth {info.truth}")
+    console.print(f"{esc(info.video)}: {esc(info.frames)} frames, {esc(info.visitors)} faces ({', '.join(f'{esc(k)} {esc(v)}' for k, v in sorted(info.labels.items()))})")
+    console.print(f"truth {esc(info.truth)}")
 
 
 def predict(
@@ -160,15 +160,15 @@ def predict(
         return
     from rich.table import Table
 
-    table = Table(title=f"photos ranked by P({emotion})")
+    table = Table(title=f"photos ranked by P({esc(emotion)})")
     for col in ("rank", "image", "faces", f"P({emotion})", "top label"):
         table.add_column(col, justify="right" if col in ("rank", "faces", f"P({emotion})") else "left")
     for r in rows:
-        table.add_row(str(r["rank"]), r["image"], str(r["faces"]) if r["faces"] else "0 (whole photo)",
+        table.add_row(str(r["rank"]), esc(r["image"]), str(r["faces"]) if r["faces"] else "0 (whole photo)",
                       f"{r[emotion]:.3f}", r["label"])
     console.print(table)
     for path in unreadable:
-        err_console.print(f"[yellow]skipped {path}: not a readable image[/yellow]")
+        err_console.print(f"[yellow]skipped {esc(path)}: not a readable image[/yellow]")
 
 
 VIDEO_SUFFIXES = (".mp4", ".avi")

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from rich.table import Table
 
-from edgeemo.cli.common import JsonOpt, console, print_json
+from edgeemo.cli.common import esc, JsonOpt, console, print_json
 
 
 def targets(json_out: JsonOpt = False) -> None:
@@ -21,8 +21,8 @@ def targets(json_out: JsonOpt = False) -> None:
     for col in ("name", "arch", "runtime", "device", "precisions", "threads", "static"):
         table.add_column(col)
     for t in items:
-        table.add_row(t.name, t.arch, t.runtime, t.device, ",".join(t.precisions), str(t.threads or "-"),
+        table.add_row(esc(t.name), esc(t.arch), esc(t.runtime), esc(t.device), ",".join(t.precisions), str(t.threads or "-"),
                       "yes" if t.input.get("static_shape") else "no")
     console.print(table)
     for t in items:
-        console.print(f"[bold]{t.name}[/bold]: {t.description}")
+        console.print(f"[bold]{esc(t.name)}[/bold]: {esc(t.description)}")

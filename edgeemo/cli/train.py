@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from edgeemo.cli.common import TrustOpt, JsonOpt, console, err_console, print_json
+from edgeemo.cli.common import esc, TrustOpt, JsonOpt, console, err_console, print_json
 
 
 def train(
@@ -72,13 +72,13 @@ def train(
         print_json({"weights": result.weights, "card": result.card, "best_epoch": result.best_epoch, "validation": result.validation})
         return
     v = result.validation
-    console.print(f"best epoch {result.best_epoch}: val accuracy {v['accuracy']:.3f}, macro recall [bold]{v['macro_recall']:.3f}[/bold], "
+    console.print(f"best epoch {esc(result.best_epoch)}: val accuracy {v['accuracy']:.3f}, macro recall [bold]{v['macro_recall']:.3f}[/bold], "
                   f"macro F1 {v['macro_f1']:.3f}")
-    console.print(f"weights {result.weights}  card {result.card}")
+    console.print(f"weights {esc(result.weights)}  card {esc(result.card)}")
     if qat:
         import json
         from pathlib import Path
 
         q = json.loads(Path(result.card).read_text())["qat"]
-        console.print(f"INT8 IR {Path(out) / q['int8_ir']} ({q['fake_quantize_ops']} FakeQuantize): val macro recall "
+        console.print(f"INT8 IR {esc(Path(out) / q['int8_ir'])} ({esc(q['fake_quantize_ops'])} FakeQuantize): val macro recall "
                       f"{q['int8_ir_validation']['macro_recall']:.3f}, accuracy {q['int8_ir_validation']['accuracy']:.3f}")

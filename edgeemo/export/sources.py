@@ -155,11 +155,12 @@ def _onnx_shape(source: Source, o: Overrides) -> list[int]:
         raise ModelLoadError(f"{source.ref}: not a readable ONNX file: {str(exc).splitlines()[0][:200]}") from None
     if o.input_shape:
         return o.input_shape
-    dims = model.graph.input[0].type.tensor_type.shape.dim
-    shape = [d.dim_value if d.HasField("dim_value") else 0 for d in dims]
-    if shape and shape[0] == 0:
-        shape[0] = 1
-    return _require_shape(shape if all(shape) else None, source.ref)
+    from edgeemo.runtime import check_input
+
+    initializers = {t.name for t in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in initializers]
+    shapes = [[d.dim_value if d.HasField("dim_value") else None for d in i.type.tensor_type.shape.dim] for i in inputs]
+    return check_input(source.ref, shapes)
 
 
 def _keras_shape(model) -> list[int] | None:

@@ -55,7 +55,6 @@ def weights_path(name: str) -> Path | None:
 
 def create_model(name: str, pretrained: bool = True):
     """Build a zoo model in eval mode, with its attached weights when it has them."""
-    import torch
 
     spec = get_spec(name)
     model = spec.factory(num_classes=spec.num_classes, in_channels=spec.channels)

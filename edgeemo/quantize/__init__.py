@@ -81,12 +81,6 @@ def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "r
              on_step: Callable[[str], None] = lambda s: None, artifacts: dict[str, Path] | None = None) -> QuantizeResult:
     """INT8 for ``ref`` (an FP32 artifact, or a source model converted first) or for the given FP32 ``artifacts``
     (format -> path), all calibrated on the same inputs."""
-    from edgeemo.evaluate import evaluate, prepare
-    from edgeemo.evaluate.metrics import classification_metrics
-    from edgeemo.predictor import find_card, load_predictor, spec_from_card
-    from edgeemo.quantize import backends
-    from edgeemo.quantize.calibration import real_inputs, synthetic_inputs
-
     start = time.perf_counter()
     if calib not in ("real", "synthetic"):
         raise EdgeemoError(f"--calib {calib!r}: real or synthetic")

@@ -20,15 +20,26 @@ def collect(run_dir: str | Path) -> dict:
         for key, name in (("card", "model.json"), ("profile", "profile.json"), ("convert", "convert.json"),
                           ("quantize", "quantize.json"), ("matrix", "bench_matrix.json")):
             path = folder / name
-            entry[key] = json.loads(path.read_text()) if path.is_file() else None
+            entry[key] = _read_json(path, list if key == "matrix" else dict) if path.is_file() else None
         models.append(entry)
     if not models:
         raise EdgeemoError(f"{run}: no model folders with a model.json (run `edgeemo demo` or `edgeemo convert --out {run}/NAME`)")
     summary_path = run / "summary.json"
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    summary = _read_json(summary_path, dict) if summary_path.is_file() else {}
     from edgeemo.bench import environment
 
     return {"run": str(run), "summary": summary, "environment": summary.get("environment") or environment(), "models": models}
+
+
+def _read_json(path: Path, kind: type):
+    """A result file of the run folder; truncated, malformed or of the wrong shape is one line."""
+    try:
+        value = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise EdgeemoError(f"{path}: not valid JSON (truncated or edited?): {exc}") from None
+    if not isinstance(value, kind) or (kind is list and not all(isinstance(v, dict) for v in value)):
+        raise EdgeemoError(f"{path}: not an edgeemo result file (expected a JSON {'list of objects' if kind is list else 'object'})")
+    return value
 
 
 def build_report(run_dir: str | Path) -> dict:
@@ -38,8 +49,11 @@ def build_report(run_dir: str | Path) -> dict:
 
     results = collect(run_dir)
     run = Path(run_dir)
-    pngs = make_plots(results, run)
-    html = render(results, pngs)
+    try:
+        pngs = make_plots(results, run)
+        html = render(results, pngs)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise EdgeemoError(f"{run}: its result files do not hold what edgeemo wrote ({type(exc).__name__}: {exc})") from exc
     with atomic_path(run / "report.html") as tmp:
         tmp.write_text(html)
     with atomic_path(run / "report.json") as tmp:

@@ -42,6 +42,28 @@ class Runner:
         return np.concatenate([self._run(x[i : i + n]) for i in range(0, x.shape[0], n)])
 
 
+MAX_INPUT_ELEMENTS = 1 << 26  # 64M values (256 MB of float32) per input batch: far above any face model
+
+
+def check_input(name: str, shapes: list[list], dynamic_hint: str = "--input-shape 1,3,64,64") -> list[int]:
+    """The one input of an image model, static apart from the batch (which becomes 1), and of a sane size;
+    refused in one line before anything is allocated."""
+    if len(shapes) != 1:
+        raise ModelLoadError(f"{name}: has {len(shapes)} inputs; edgeemo measures image models with one input")
+    shape = list(shapes[0])
+    dims = [d if isinstance(d, int) and d > 0 else None for d in shape]
+    if any(d is None for d in dims[1:]):
+        raise ModelLoadError(f"{name}: input shape {shape} is dynamic beyond the batch; fix it with {dynamic_hint} "
+                             "(or convert the model with `edgeemo convert --input-shape`)")
+    dims[0] = dims[0] or 1
+    total = 1
+    for d in dims:
+        total *= d
+    if total > MAX_INPUT_ELEMENTS:
+        raise ModelLoadError(f"{name}: input shape {dims} holds {total:,} values per batch; refusing to allocate it")
+    return dims
+
+
 def adapt_layout(batch: np.ndarray, input_shape: list[int], layout: str, name: str = "model") -> np.ndarray:
     """A batch in NCHW or NHWC, transposed if needed to fit ``input_shape`` (declared ``layout``)."""
     batch = np.asarray(batch, dtype=np.float32)

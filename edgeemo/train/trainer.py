@@ -103,6 +103,11 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         raise DatasetError(f"{cfg.data}: none of its labels {sorted(dataset.counts())} is one {cfg.arch} outputs ({', '.join(labels)})")
     dataset = dataset.restrict(tuple(labels))
     train_set, val_set = (dataset.split(part, cfg.val_fraction, cfg.seed, cfg.test_fraction) for part in ("train", "val"))
+    if not val_set.samples or not train_set.samples:
+        small = {k: v for k, v in dataset.counts().items() if v < 2}
+        raise DatasetError(f"{cfg.data}: the {'validation' if not val_set.samples else 'training'} split is empty: every class needs "
+                           f"at least 2 images (one to train on, one to validate; {len(dataset.samples)} images"
+                           + (f", too few in {', '.join(sorted(small))}" if small else "") + ")")
     if cfg.limit:
         train_set.samples = train_set.take(cfg.limit, cfg.seed)
         val_set.samples = val_set.take(max(len(labels), cfg.limit // 4), cfg.seed)
