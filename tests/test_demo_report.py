@@ -87,3 +87,25 @@ def test_report_renders_in_headless_chromium(demo_run, tmp_path):
     # the figures (not just text) arrived: plenty of non-white, non-gray colour
     colourful = (image.max(axis=2).astype(int) - image.min(axis=2)) > 60
     assert colourful.mean() > 0.005
+
+
+def test_report_renders_user_text_as_text(demo_run, tmp_path, cli):
+    """Names, devices and labels from a run folder are escaped in the page and are not mathtext in the figures."""
+    import shutil
+
+    out, _ = demo_run
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    evil = run / "<script>alert(1)<_script>$x^2$"
+    (run / "emolite").rename(evil)
+    matrix = json.loads((evil / "bench_matrix.json").read_text())
+    for row in matrix:
+        row["device"] = "<script>alert('device')</script>"
+        row["runtime"] = "<img src=x onerror=alert(2)>"
+    (evil / "bench_matrix.json").write_text(json.dumps(matrix))
+    result = cli("report", str(run))
+    assert result.code == 0, result.stderr
+    page = (run / "report.html").read_text()
+    assert "<script>" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#39;device&#39;)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "&lt;script&gt;alert(1)&lt;_script&gt;$x^2$" in page  # the model's name, as text

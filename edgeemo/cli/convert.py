@@ -30,7 +30,8 @@ def convert(
     fp16: Annotated[bool, typer.Option("--fp16", help="Also write FP16 variants (IR with compressed weights, TFLite float16).")] = False,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Static batch size of the artifacts.")] = 1,
     data: Annotated[str | None, typer.Option("--data", help="Dataset folder: verify on real faces instead of synthetic inputs.")] = None,
-    arch: Annotated[str | None, typer.Option("--arch", help="Architecture for a checkpoint: package.module:Class or path/file.py:Class.")] = None,
+    arch: Annotated[str | None, typer.Option("--arch", help="Architecture for a checkpoint: package.module:Class or path/file.py:Class. "
+                                                               "Its module is imported, so its code runs: only name code you trust.")] = None,
     arch_kwargs: Annotated[str | None, typer.Option("--arch-kwargs", help="Constructor arguments: key=value,...")] = None,
     weights: Annotated[str | None, typer.Option("--weights", help="Checkpoint for --arch (else SRC is the checkpoint).")] = None,
     state_key: Annotated[str | None, typer.Option("--state-key", help="Key of the state dict inside the checkpoint.")] = None,

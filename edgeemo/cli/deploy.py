@@ -91,9 +91,9 @@ def unpack(
     links outside, sizes other than listed), extract, verify every checksum."""
     from edgeemo.deploy import BundleError, unpack_bundle
 
-    if allow_unsigned and not trust:
-        err_console.print("[bold yellow]warning:[/] --allow-unsigned: the bundle's origin is NOT checked (checksums only)")
     manifest = unpack_bundle(bundle, to, trust=trust, allow_unsigned=allow_unsigned)
+    if manifest.get("signed_by") is None:
+        err_console.print("[bold yellow]warning:[/] --allow-unsigned: the bundle's origin was NOT checked (checksums only)")
     report = {"bundle": bundle, "to": to, "target": manifest["target"]["name"], "files": len(manifest["files"]), "verified": True,
               "signed_by": manifest.get("signed_by")}
     if selftest:
