@@ -1,7 +1,12 @@
-"""Compare trained zoo models (MACC, params, validation accuracy / macro recall, 1-thread latency FP32 and INT8)
-and write the comparison into the compact model's card.
+"""Every trained zoo model side by side, in one run: held-out and cross-domain accuracy (from the model cards, which
+tests/test_train.py re-measures), anger/sad recall, MACC, and the best artifact's 1-thread latency on this CPU with
+its ratio to emonet-resnet10's best (the retail-0003 architecture).
 
-Run: .venv/bin/python benchmarks/zoo_compare.py --data ../shared/data/facial_expressions [--write mini-xception,emolite]
+Candidates per model: OpenVINO IR FP32 and INT8, ONNX Runtime FP32, LiteRT FP32 and INT8 (INT8 calibrated on the
+model's own training split), each timed with `edgeemo bench`'s protocol (latency mode, batch 1, 1 thread).
+Figures from one run on one machine only; the CPU and its ISA are printed with them.
+
+    .venv/bin/python benchmarks/zoo_compare.py --data ../shared/data/facial_expressions [--iterations 300] [--json]
 """
 
 from __future__ import annotations
@@ -11,44 +16,77 @@ import json
 import tempfile
 from pathlib import Path
 
-from edgeemo.bench import benchmark
+from edgeemo.bench import benchmark, environment
 from edgeemo.export.convert import convert
 from edgeemo.export.sources import Overrides, load_source
 from edgeemo.models import list_models, weights_path, zoo_dir
 from edgeemo.quantize import quantize
 
+REFERENCE = "emonet-resnet10"
 
-def measure(name: str, data: str, work: Path) -> dict:
-    card = json.loads((zoo_dir() / f"{name}.json").read_text())
+
+def latencies(name: str, data: str, work: Path, iterations: int) -> dict[str, float]:
     folder = work / name
-    convert(load_source(name, Overrides()), folder, ("openvino", "tflite"))
-    q = quantize(name, folder, data, "real", artifacts={"openvino": folder / "openvino" / "model.xml",
-                                                        "tflite": folder / "model.tflite"})
-    row = {"macc": card["macc"], "params": card["params"], "val_accuracy": card["validation"]["accuracy"],
-           "val_macro_recall": card["validation"]["macro_recall"],
-           "per_class_recall": {k: round(v["recall"], 3) for k, v in card["validation"]["per_class"].items()}}
-    for label, path in (("openvino_fp32", folder / "openvino" / "model.xml"), ("openvino_int8", folder / "openvino-int8" / "model.xml"),
-                        ("litert_fp32", folder / "model.tflite"), ("litert_int8", folder / "model_int8.tflite")):
-        row[f"latency_ms_{label}"] = round(benchmark(str(path), threads=1, iterations=300).latency_ms.median, 4)
-    for a in q.artifacts:
-        row[f"int8_macro_recall_{a.format}"] = a.int8["macro_recall"] if a.int8 else None
-    return row
+    convert(load_source(name, Overrides()), folder, ("onnx", "openvino", "tflite"))
+    quantize(name, folder, data, "real", artifacts={"openvino": folder / "openvino" / "model.xml", "tflite": folder / "model.tflite"})
+    candidates = {"OpenVINO FP32": folder / "openvino" / "model.xml", "OpenVINO INT8": folder / "openvino-int8" / "model.xml",
+                  "ONNX Runtime FP32": folder / "model.onnx", "LiteRT FP32": folder / "model.tflite",
+                  "LiteRT INT8": folder / "model_int8.tflite"}
+    return {label: round(benchmark(str(path), threads=1, iterations=iterations).latency_ms.median, 4)
+            for label, path in candidates.items() if path.is_file()}
+
+
+def row(name: str, data: str, work: Path, iterations: int) -> dict:
+    card = json.loads((zoo_dir() / f"{name}.json").read_text())
+    test, cross, val = card.get("test"), card.get("cross_domain") or {}, card.get("validation") or {}
+    times = latencies(name, data, work, iterations)
+    best = min(times, key=times.get)
+    return {"model": name, "macc": card["macc"],
+            "held_out": {"split": "test" if test else "val (selected on: no held-out split)",
+                         "accuracy": (test or val).get("accuracy"), "macro_recall": (test or val).get("macro_recall"),
+                         "anger": (test or val).get("per_class_recall", {}).get("anger") if test else
+                         val.get("per_class", {}).get("anger", {}).get("recall"),
+                         "sad": (test or val).get("per_class_recall", {}).get("sad") if test else
+                         val.get("per_class", {}).get("sad", {}).get("recall")},
+            "cross_domain": {"accuracy": cross.get("accuracy"), "macro_recall": cross.get("macro_recall"),
+                             "anger": cross.get("per_class_recall", {}).get("anger"), "sad": cross.get("per_class_recall", {}).get("sad")},
+            "latency_ms": times, "best": best, "best_ms": times[best]}
+
+
+def fmt(v, f="{:.3f}") -> str:
+    return f.format(v) if isinstance(v, (int, float)) else "-"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--write", default="mini-xception,emolite", help="zoo models whose cards get the comparison")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="the training dataset (INT8 calibration on each model's own train split)")
+    parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     trained = [n for n in list_models() if weights_path(n)]
     with tempfile.TemporaryDirectory() as tmp:
-        rows = {name: measure(name, args.data, Path(tmp)) for name in trained}
-    print(json.dumps(rows, indent=2))
-    for name in args.write.split(","):
-        card_path = zoo_dir() / f"{name}.json"
-        card = json.loads(card_path.read_text())
-        card["comparison"] = {"measured_on": "1 thread, batch 1, this host's CPU (benchmarks/zoo_compare.py)", "models": rows}
-        card_path.write_text(json.dumps(card, indent=2) + "\n")
+        rows = [row(name, args.data, Path(tmp), args.iterations) for name in trained]
+    reference = next(r["best_ms"] for r in rows if r["model"] == REFERENCE)
+    for r in rows:
+        r["speedup_vs_emonet_best"] = round(reference / r["best_ms"], 2)
+    env = environment()
+    if args.json:
+        print(json.dumps({"environment": env, "rows": rows}, indent=2))
+        return
+    print(f"CPU: {env['cpu']} ({env['isa']}), {env['cores']} cores; 1 thread, batch 1; "
+          + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
+    print("| model | MACC | held-out split | acc / macro recall | anger / sad recall | cross-domain (CK+ dev) acc / macro recall "
+          "| anger / sad recall | best artifact | ms | speed-up vs emonet's best |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        h, c = r["held_out"], r["cross_domain"]
+        print(f"| {r['model']} | {r['macc'] / 1e6:.1f}M | {h['split']} | {fmt(h['accuracy'])} / {fmt(h['macro_recall'])} | "
+              f"{fmt(h['anger'], '{:.2f}')} / {fmt(h['sad'], '{:.2f}')} | {fmt(c['accuracy'])} / {fmt(c['macro_recall'])} | "
+              f"{fmt(c['anger'], '{:.2f}')} / {fmt(c['sad'], '{:.2f}')} | {r['best']} | {r['best_ms']:.3f} | "
+              f"{r['speedup_vs_emonet_best']:.2f}x |")
+    print()
+    print("all candidates (median ms): " + "; ".join(f"{r['model']}: " + ", ".join(f"{k} {v:.3f}" for k, v in r["latency_ms"].items())
+                                                    for r in rows))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ class ZooEntry:
     macc: int
     params: int
     weights: str | None
-    metrics: dict | None
+    metrics: dict | None  # the validation split (the epoch was chosen on it)
+    test: dict | None = None  # the held-out test split, when the model was trained with one
+    cross_domain: dict | None = None  # ckplus48_dev: another domain, never trained on
 
     @property
     def budget_fraction(self) -> float:
@@ -41,7 +43,7 @@ def zoo_entries(pattern: str = "*") -> list[ZooEntry]:
         cost = profile(name)
         weights = weights_path(name)
         card = zoo_dir() / f"{name}.json"
-        metrics = json.loads(card.read_text()).get("validation") if card.is_file() else None
+        facts = json.loads(card.read_text()) if card.is_file() else {}
         entries.append(
             ZooEntry(
                 name=name,
@@ -52,7 +54,9 @@ def zoo_entries(pattern: str = "*") -> list[ZooEntry]:
                 macc=cost.macc,
                 params=cost.params,
                 weights=str(weights) if weights else None,
-                metrics=metrics,
+                metrics=facts.get("validation"),
+                test=facts.get("test"),
+                cross_domain=facts.get("cross_domain"),
             )
         )
     return entries

@@ -21,7 +21,9 @@ def progress_bar(disable: bool) -> Progress:
 def evaluate(
     model: Annotated[str, typer.Argument(help="Zoo name, PyTorch/Keras file, .onnx, OpenVINO .xml or .tflite (with its model.json).")],
     data: Annotated[str, typer.Option("--data", help="Dataset: legend.csv + images/, class folders, or a FER2013 CSV.")],
-    split: Annotated[str, typer.Option("--split", help="train, val (deterministic, stratified) or all.")] = "val",
+    split: Annotated[str, typer.Option("--split", help="auto (default: the validation split if the model's card says it was trained "
+                                                      "on DATA, else all images), all, train, val or test (the model's own "
+                                                      "deterministic, stratified split).")] = "auto",
     classes: Annotated[str | None, typer.Option("--classes", help="Evaluate on these labels only, e.g. neutral,happy,sad,surprise,anger.")] = None,
     resize: Annotated[str | None, typer.Option("--resize", help="squash, letterbox, crop (default: the model's), or 'compare' for all three.")] = None,
     labels: LabelsOpt = None,
@@ -76,3 +78,4 @@ def _print(r) -> None:
     skipped = ", ".join(f"{k} {v}" for k, v in r.skipped.items()) or "none"
     console.print(f"accuracy {r.accuracy:.3f}  macro recall [bold]{r.macro_recall:.3f}[/bold]  macro F1 {r.macro_f1:.3f}  "
                   f"skipped: {esc(skipped)}  ({r.seconds:.1f}s)")
+    console.print(f"split: {esc(r.split)}, {r.n} images: {esc(r.split_reason)}")

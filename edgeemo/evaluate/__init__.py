@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 import numpy as np
@@ -33,13 +34,70 @@ def labeled_batches(dataset: Dataset, predictor: Predictor, resize: str | None, 
         yield np.stack(xs), ys
 
 
-def prepare(data: str, labels: tuple[str, ...], split: str, classes: list[str] | None, limit: int | None = None) -> Dataset:
+@dataclass(frozen=True)
+class SplitPlan:
+    """Which part of a dataset to evaluate on, the split's parameters, and why."""
+
+    part: str  # train, val, test or all
+    val_fraction: float = 0.2
+    seed: int = 0
+    test_fraction: float = 0.0
+    reason: str = ""
+
+
+def training_data(ref: str) -> dict | None:
+    """The ``data`` record of the zoo card behind a zoo name or an artifact converted from one."""
+    import json
+    from pathlib import Path
+
+    from edgeemo.models import list_models, zoo_dir
+    from edgeemo.predictor import find_card
+
+    name = ref
+    if ref not in list_models():
+        path = Path(ref)
+        card = find_card(path) if path.is_file() else None
+        name = (card or {}).get("source")
+    if name not in list_models() or not (zoo_dir() / f"{name}.json").is_file():
+        return None
+    return json.loads((zoo_dir() / f"{name}.json").read_text()).get("data")
+
+
+def _same_dataset(trained_on: str, data: str) -> bool:
+    from pathlib import Path
+
+    from edgeemo.models import zoo_dir
+
+    wanted = Path(data).resolve()
+    places = [Path(trained_on), zoo_dir().parent / trained_on]
+    return any(p.resolve() == wanted for p in places if p.exists())
+
+
+def plan_split(ref: str, data: str, split: str = "auto") -> SplitPlan:
+    """``auto``: the validation split when the model was trained on ``data`` (its card says so), else every image.
+    Named splits of such a dataset use the card's own fractions and seed, so val and test are the model's own."""
+    record = training_data(ref)
+    trained_here = bool(record) and _same_dataset(str(record.get("source", "")), data)
+    fractions = (record or {}).get("split_fractions") or {"val": 0.2, "test": 0.0, "seed": 0}
+    params = dict(val_fraction=fractions["val"], seed=fractions["seed"], test_fraction=fractions["test"]) if trained_here else {}
+    if split == "auto":
+        if trained_here:
+            return SplitPlan("val", **params, reason="the model was trained on this dataset: its validation split")
+        return SplitPlan("all", reason="every image (the model's card does not say it was trained on this dataset)")
+    if split == "test" and trained_here and not params["test_fraction"]:
+        raise DatasetError(f"{ref} was trained with a two-way split of {data}: it has no held-out test split")
+    return SplitPlan(split, **params, reason="asked with --split" + (" (the model's own split)" if trained_here else ""))
+
+
+def prepare(data: str, labels: tuple[str, ...], split: str | SplitPlan, classes: list[str] | None, limit: int | None = None) -> Dataset:
     """Load, keep the model's (or the chosen) classes, split deterministically."""
+    plan = split if isinstance(split, SplitPlan) else SplitPlan(split)
+    split = plan.part
     wanted = tuple(classes) if classes else labels
     unknown = [c for c in wanted if c not in labels]
     if unknown:
         raise DatasetError(f"class(es) {', '.join(unknown)} are not among the model's labels ({', '.join(labels)})")
-    dataset = load_dataset(data).restrict(wanted).split(split)
+    dataset = load_dataset(data).restrict(wanted).split(split, plan.val_fraction, plan.seed, plan.test_fraction)
     if limit:
         dataset.samples = dataset.take(limit)
     if not dataset.samples:
@@ -47,14 +105,15 @@ def prepare(data: str, labels: tuple[str, ...], split: str, classes: list[str] |
     return dataset
 
 
-def evaluate(predictor: Predictor, data: str, split: str = "val", classes: list[str] | None = None,
+def evaluate(predictor: Predictor, data: str, split: str = "auto", classes: list[str] | None = None,
              resize: str | None = None, limit: int | None = None,
              on_progress: Callable[[int, int], None] = lambda done, total: None) -> EvalResult:
     """Accuracy, macro recall/F1, per-class figures and the confusion matrix on one split."""
     start = time.perf_counter()
     labels = list(predictor.spec.labels)
     wanted = list(classes) if classes else labels
-    dataset = prepare(data, tuple(labels), split, classes, limit)
+    plan = plan_split(predictor.ref, data, split)
+    dataset = prepare(data, tuple(labels), plan, classes, limit)
     skipped = dict(dataset.skipped)
     columns = [labels.index(c) for c in wanted]  # argmax only over the evaluated classes
     y_true, y_pred, done = [], [], 0
@@ -67,8 +126,8 @@ def evaluate(predictor: Predictor, data: str, split: str = "val", classes: list[
     if not y_true:
         raise DatasetError(f"{data}: none of the images could be read")
     metrics = classification_metrics(np.array(y_true), np.array(y_pred), wanted)
-    return EvalResult(model=predictor.ref, data=str(data), split=split, labels=wanted, n=len(y_true), skipped=skipped,
+    return EvalResult(model=predictor.ref, data=str(data), split=plan.part, split_reason=plan.reason, labels=wanted, n=len(y_true), skipped=skipped,
                       resize=resize or predictor.spec.resize, seconds=time.perf_counter() - start, **metrics)
 
 
-__all__ = ["ClassMetrics", "EvalResult", "evaluate", "labeled_batches", "prepare"]
+__all__ = ["ClassMetrics", "EvalResult", "SplitPlan", "evaluate", "labeled_batches", "plan_split", "prepare"]

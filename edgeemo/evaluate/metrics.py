@@ -30,6 +30,7 @@ class EvalResult:
     skipped: dict[str, int] = field(default_factory=dict)
     resize: str = ""
     seconds: float = 0.0
+    split_reason: str = ""  # why this split: the default is all images unless the model was trained on this dataset
 
     def to_dict(self) -> dict:
         return asdict(self)
