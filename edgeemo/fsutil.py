@@ -76,14 +76,15 @@ def artifact_bytes(path: Path) -> int:
 
 
 def check_out_dir(path: str | os.PathLike) -> Path:
-    """An output folder: may exist (as a folder), or be created inside an existing folder; refused otherwise."""
+    """An output folder: an existing folder, or one to create (with its parents) below an existing folder."""
     from edgeemo.errors import EdgeemoError
 
     out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise EdgeemoError(f"--out {out}: is a file, not a folder")
-    if not out.exists() and not out.parent.is_dir():
-        raise EdgeemoError(f"--out {out}: its folder {out.parent} does not exist")
+    for place in (out, *out.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise EdgeemoError(f"--out {out}: {place} is a file, not a folder")
+            break
     return out
 
 
@@ -101,12 +102,12 @@ def check_out_file(path: str | os.PathLike, flag: str = "--out") -> Path:
 
 @contextlib.contextmanager
 def made_dir(path: Path) -> Iterator[Path]:
-    """Create ``path`` if missing; if the block fails (or is interrupted), remove it again when this call made it."""
-    created = not path.exists()
+    """Create ``path`` (and missing parents); if the block fails or is interrupted, remove what this call created."""
+    first_new = next((p for p in reversed((path, *path.parents)) if not p.exists()), None)
     path.mkdir(parents=True, exist_ok=True)
     try:
         yield path
     except BaseException:
-        if created:
-            shutil.rmtree(path, ignore_errors=True)
+        if first_new is not None:
+            shutil.rmtree(first_new, ignore_errors=True)
         raise

@@ -166,7 +166,9 @@ def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: 
     paths = list_images(inputs)
     predictor = open_model(model, threads, device)
     labels = tuple(predictor.spec.labels)
-    emotion = emotion or labels[0]
+    from edgeemo.data.datasets import normalize_label
+
+    emotion = normalize_label(emotion) if emotion else labels[0]
     if emotion not in labels:
         raise EdgeemoError(f"--emotion {emotion!r}: {predictor.ref} outputs {', '.join(labels)}")
     classify = classifier(predictor)

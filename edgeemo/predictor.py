@@ -77,7 +77,18 @@ def _spec_from_onnx(path: Path) -> dict | None:
 
 
 def load_predictor(ref: str, overrides=None, threads: int | None = None, device: str = "CPU") -> Predictor:
-    """Open a zoo name, PyTorch/Keras file or a deployment artifact for inference."""
+    """Open a zoo name, PyTorch/Keras file or a deployment artifact for inference; its labels in edgeemo's words
+    (one synonym table for models and data: FER2013's 'angry' is 'anger', 'happiness' is 'happy')."""
+    predictor = _load_predictor(ref, overrides, threads, device)
+    from edgeemo.data.datasets import normalize_label
+
+    labels = tuple(normalize_label(label) for label in predictor.spec.labels)
+    if labels != predictor.spec.labels and len(set(labels)) == len(labels):
+        predictor.spec = replace(predictor.spec, labels=labels)
+    return predictor
+
+
+def _load_predictor(ref: str, overrides=None, threads: int | None = None, device: str = "CPU") -> Predictor:
     from edgeemo.export.sources import Overrides, load_source
     from edgeemo.runtime import load
 

@@ -94,3 +94,17 @@ def fer_converted(fer_model, shared_data, tmp_path_factory):
                      "--mean", "127.5", "--scale", "127.5", "--out", str(out))
     assert result.code == 0, result.stderr
     return out
+
+
+# Fixtures that start the CLI as a process, convert or train models, fetch from the registry or start services:
+# a test using any of them belongs to the slow tier (`pytest -m "not slow"` skips it in the edit-test loop).
+SLOW_FIXTURES = {"cli", "fer_model", "fer_converted", "demo_run", "sshd", "arm64", "world", "converted", "rpi_bundle",
+                 "emonet_files", "clip", "signing_key"}
+SLOW_MODULES = {"test_arm64", "test_remote", "test_docs", "test_deploy", "test_kiosk", "test_train", "test_demo_report",
+                "test_hostile", "test_eval_quantize", "test_bench", "test_convert"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -1,7 +1,11 @@
 """edgeemo eval and quantize on real faces, through the real runtimes."""
 
 import json
+from pathlib import Path
 
+import pytest
+
+from edgeemo.models import list_models, weights_path
 
 from conftest import RETAIL, assert_one_line_error
 
@@ -113,3 +117,16 @@ def test_data_free_calibration_is_far_above_chance(shared_data, tmp_path):
     assert synthetic.calibration.startswith("synthetic") and real.calibration.startswith("real")
     assert s.int8["macro_recall"] > 0.45 and s.int8["accuracy"] > 0.7  # chance: 0.2 macro recall
     assert s.macro_recall_drop < 10 and r.macro_recall_drop < 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in list_models() if weights_path(n) is not None])
+def test_quantize_every_trained_zoo_model(name, tmp_path, cli):
+    """Every requested format is written (or skipped with a reason) and the command exits 0, for every zoo model."""
+    result = cli("quantize", name, "--calib", "synthetic", "--subset", "16", "--out", str(tmp_path / "q"), "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert {a["format"] for a in report["artifacts"]} == {"openvino", "onnx", "tflite"}
+    for a in report["artifacts"]:
+        assert a["error"] is None, a
+        assert Path(a["path"]).is_file()

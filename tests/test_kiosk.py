@@ -176,7 +176,9 @@ def test_predict_ranks_the_happy_photos_first(shared_data, cli, tmp_path):
     assert [r["image"] for r in rows] == [r["image"] for r in ranked]
     top = cli("predict", str(album), "--emotion", "happy", "--top", "3")
     assert top.code == 0 and "P(happy)" in top.stdout and top.stdout.count(".jpg") == 3
-    assert_one_line_error(cli("predict", str(album), "--emotion", "joy"), "--emotion")
+    assert_one_line_error(cli("predict", str(album), "--emotion", "fear"), "--emotion")
+    synonym = cli("predict", str(album), "--emotion", "happiness", "--top", "1", "--json")  # the dataset's word for happy
+    assert synonym.code == 0 and "happy" in synonym.stdout, synonym.stderr
     assert_one_line_error(cli("predict", str(tmp_path / "nothing")), "no such file")
     assert_one_line_error(cli("predict", str(album / "broken.jpg")), "no readable image")
 

@@ -55,14 +55,14 @@ def deploy(
     if host is not None:
         from edgeemo.deploy.remote import push_bundle
 
-        if allow_unsigned and not sign:
-            err_console.print("[bold yellow]warning:[/] --allow-unsigned: the device checks checksums only, not who made the bundle")
         with status(f"copying to {remote} and self-testing there...", not json_out), tempfile.TemporaryDirectory() as tmp:
             trust = None
             if sign:
                 trust = Path(tmp) / "trusted.pub"
                 trust.write_bytes(trusted_pem)
             folder, verify, selftest = push_bundle(result.bundle, host, remote_dir, trust)
+        if allow_unsigned and not sign:
+            err_console.print("[bold yellow]warning:[/] --allow-unsigned: the device checked checksums only, not who made the bundle")
         pushed = {"host": remote, "folder": folder, "verify": verify, "selftest": selftest}
     if json_out:
         print_json({**asdict(result), **({"remote": pushed} if pushed else {})})

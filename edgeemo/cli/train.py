@@ -30,6 +30,8 @@ def train(
     photometric: Annotated[bool, typer.Option("--photometric", help="Augment with CLAHE/equalisation, gamma, blur and noise (other cameras and light).")] = False,
     init: Annotated[str | None, typer.Option("--init", help="'zoo' to fine-tune the zoo weights, or a state-dict path.")] = None,
     teacher: Annotated[str | None, typer.Option("--teacher", help="Distil from this model's soft labels (zoo name or artifact).")] = None,
+    distill_weight: Annotated[float, typer.Option("--distill-weight", min=0.0, max=1.0,
+                                                  help="Share of the teacher's soft targets in the loss (the rest: hard labels).")] = 0.5,
     qat: Annotated[bool, typer.Option("--qat", help="NNCF quantization-aware fine-tuning of trained weights (--init): exports an INT8 IR.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Use at most N training images (quick runs).")] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1)] = None,
@@ -56,7 +58,7 @@ def train(
         raise DatasetError(f"{data}: none of its labels {sorted(found)} is one {arch} outputs ({', '.join(labels)})")
     cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr or (1e-4 if qat else 2e-3), balance=balance,
                       label_smoothing=label_smoothing, patience=patience, seed=seed,
-                      val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, init=init, teacher=teacher, qat=qat,
+                      val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, init=init, teacher=teacher, distill_weight=distill_weight, qat=qat,
                       limit=limit, threads=threads, command="edgeemo " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, disable=json_out, transient=True) as bar:
