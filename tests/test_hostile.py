@@ -338,3 +338,24 @@ def test_hostile_input_is_one_line(world, capfd, tmp_path, signing_key, case, ar
 
 def test_battery_is_large_enough():
     assert len(CASES) >= 40
+
+
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
+    """SIGINT during work: 'edgeemo: interrupted', exit 130, and the half-made output folder removed."""
+    import signal
+    import subprocess
+    import time
+
+    out = tmp_path / "out" / "deeper"
+    proc = subprocess.Popen([sys.executable, "-m", "edgeemo", "quantize", "emolite", "--calib", "synthetic", "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ, NO_COLOR="1"))
+    deadline = time.monotonic() + 120
+    while not out.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert out.exists(), "the command never started writing"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    lines = [line for line in stderr.strip().splitlines() if line.strip() and "━" not in line and "⠋" not in line]
+    assert proc.returncode == 130, stderr
+    assert lines[-1] == "edgeemo: interrupted" and "Traceback" not in stderr, stderr
+    assert not (tmp_path / "out").exists()
