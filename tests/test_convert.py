@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from edgeemo.errors import EdgeemoError
 from edgeemo.export.convert import convert
 from edgeemo.export.sources import Overrides, load_source
 from edgeemo.models import list_models
@@ -211,3 +212,20 @@ def test_fer_keras_model_converts_with_full_agreement_on_real_faces(fer_model, s
     _assert_verified(report)
     card = json.loads((tmp_path / "model.json").read_text())
     assert card["channel_order"] == "gray" and card["layout"] == "NHWC" and card["input_shape"] == [1, 64, 64, 1]
+
+
+def test_arch_kwargs_take_python_literals_and_json(arch_file, tmp_path, cli):
+    """Constructor arguments as literals (nested lists) or @args.json; --weights without SRC."""
+    from edgeemo.export.sources import parse_kwargs
+
+    assert parse_kwargs("io_list=[[1,28],[28,56],[56,112]],scale=0.5,name=x,flag=True") == {
+        "io_list": [[1, 28], [28, 56], [56, 112]], "scale": 0.5, "name": "x", "flag": True}
+    for bad in ("a", "x=open(1)", "__import__('os').system('true')"):
+        with pytest.raises(EdgeemoError):
+            parse_kwargs(bad)
+    torch.save({"network": _tiny(arch_file).state_dict()}, tmp_path / "ckpt.pth")
+    (tmp_path / "args.json").write_text(json.dumps({"classes": 5, "width": 8}))
+    result = cli("convert", "--weights", str(tmp_path / "ckpt.pth"), "--arch", f"{arch_file}:TinyNet", "--arch-kwargs",
+                 f"@{tmp_path / 'args.json'}", "--input-shape", "1,1,32,32", "--to", "onnx", "--out", str(tmp_path / "o"), "--json")
+    assert result.code == 0, result.stderr
+    assert [(a["format"], a["passed"]) for a in result.json()["artifacts"]] == [("onnx", True)]

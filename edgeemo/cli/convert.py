@@ -24,7 +24,8 @@ from edgeemo.cli.common import (esc,
 
 
 def convert(
-    src: Annotated[str, typer.Argument(help="Zoo name, TorchScript .pt, ExportedProgram .pt2, checkpoint (with --arch), .keras/.h5, or .onnx.")],
+    src: Annotated[str | None, typer.Argument(help="Zoo name, TorchScript .pt, ExportedProgram .pt2, checkpoint (with --arch), "
+                                                   ".keras/.h5, or .onnx; optional with --arch --weights CKPT.")] = None,
     out: Annotated[str, typer.Option("--out", "-o", help="Output folder.")] = "runs/convert",
     to: Annotated[str, typer.Option("--to", help="Comma-separated formats: onnx, openvino, tflite.")] = "onnx,openvino,tflite",
     fp16: Annotated[bool, typer.Option("--fp16", help="Also write FP16 variants (IR with compressed weights, TFLite float16).")] = False,
@@ -32,7 +33,8 @@ def convert(
     data: Annotated[str | None, typer.Option("--data", help="Dataset folder: verify on real faces instead of synthetic inputs.")] = None,
     arch: Annotated[str | None, typer.Option("--arch", help="Architecture for a checkpoint: package.module:Class or path/file.py:Class. "
                                                                "Its module is imported, so its code runs: only name code you trust.")] = None,
-    arch_kwargs: Annotated[str | None, typer.Option("--arch-kwargs", help="Constructor arguments: key=value,...")] = None,
+    arch_kwargs: Annotated[str | None, typer.Option("--arch-kwargs", help="Constructor arguments as Python literals, e.g. "
+                                                                    "num_classes=5,io_list=[[1,28],[28,56]], or @args.json.")] = None,
     weights: Annotated[str | None, typer.Option("--weights", help="Checkpoint for --arch (else SRC is the checkpoint).")] = None,
     state_key: Annotated[str | None, typer.Option("--state-key", help="Key of the state dict inside the checkpoint.")] = None,
     trust_checkpoint: TrustOpt = False,
@@ -53,6 +55,10 @@ def convert(
     if unknown or not formats:
         raise EdgeemoError(f"--to {to!r}: unknown format {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
     flags = overrides(input_shape, channel_order, mean, scale, labels)
+    if not src and not (arch and weights):
+        raise EdgeemoError("give a model to convert (SRC), or a checkpoint with --arch module:Class --weights CKPT")
+    if arch and weights and src and src != weights:
+        raise EdgeemoError(f"two checkpoints given: SRC {src} and --weights {weights}; give one")
     if arch and not weights:
         weights = src
     with status("loading the source model...", not json_out) as update:

@@ -231,18 +231,39 @@ def import_arch(arch: str):
 
 
 def parse_kwargs(text: str | None) -> dict:
-    """'num_classes=5,width=0.5,name=x' -> {'num_classes': 5, 'width': 0.5, 'name': 'x'}."""
+    """Constructor arguments: ``key=literal,...`` (Python literals: numbers, strings, lists, nested lists, dicts;
+    read with ``ast``, never evaluated), a bare word is a string; or ``@file.json`` holding one JSON object."""
     import ast
+    import json
 
-    out = {}
-    for item in filter(None, (text or "").split(",")):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ModelLoadError(f"--arch-kwargs: {item!r} is not key=value")
+    text = (text or "").strip()
+    if not text:
+        return {}
+    if text.startswith("@"):
+        path = Path(text[1:])
         try:
-            out[key.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            out[key.strip()] = value.strip()
+            value = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelLoadError(f"--arch-kwargs {text}: not a readable JSON file ({exc})") from None
+        if not isinstance(value, dict):
+            raise ModelLoadError(f"--arch-kwargs {text}: the file must hold a JSON object of argument names to values")
+        return value
+    try:
+        call = ast.parse(f"f({text})", mode="eval").body
+    except SyntaxError:
+        raise ModelLoadError(f"--arch-kwargs {text!r}: expected key=value pairs separated by commas") from None
+    if not isinstance(call, ast.Call) or call.args or any(k.arg is None for k in call.keywords):
+        raise ModelLoadError(f"--arch-kwargs {text!r}: expected key=value pairs separated by commas")
+    out = {}
+    for keyword in call.keywords:
+        node = keyword.value
+        if isinstance(node, ast.Name):  # name=x: a bare word is a string
+            out[keyword.arg] = node.id
+            continue
+        try:
+            out[keyword.arg] = ast.literal_eval(node)
+        except ValueError:
+            raise ModelLoadError(f"--arch-kwargs: {keyword.arg}= is not a Python literal (numbers, strings, lists, dicts)") from None
     return out
 
 
