@@ -109,6 +109,9 @@ def test_target_profile_says_the_figure_is_from_this_host(artifacts, cli):
     report = result.json()
     assert report["runtime"] == "litert" and report["threads"] == 4
     assert "not on a rpi5" in report["host_note"] and "not on a rpi5" in result.stderr
+    if "NPU" not in __import__("openvino").Core().available_devices:  # an absent target device: one answer, not a fallback
+        assert_one_line_error(cli("bench", str(artifacts / "openvino" / "model.xml"), "--target", "intel-npu"),
+                              "NPU is not present on this host", "present: CPU")
     listing = cli("targets", "--json")
     assert {t["name"] for t in listing.json()} >= {"cpu-x86", "intel-igpu", "intel-npu", "rpi4", "rpi5"}
 

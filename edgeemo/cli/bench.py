@@ -60,10 +60,12 @@ def bench(
         runtime = runtime or profile.runtime
         device = profile.device if device == "CPU" else device
         threads = threads or profile.threads
-        host_note = profile.host_note(openvino_devices())
-        if host_note and profile.runtime == "openvino" and device == profile.device:
-            device = "CPU"  # measure what can be measured here, and say so
-            host_note += "; measured on CPU instead"
+        present = openvino_devices()
+        host_note = profile.host_note(present)
+        if profile.runtime == "openvino" and device == profile.device and device.split(":")[0] not in present:
+            # one answer: no silent fallback to another device (give --device CPU to measure the artifact here)
+            raise EdgeemoError(f"--target {target}: {device} is not present on this host (present: {', '.join(present)}); "
+                               "run it on the device with --remote, or measure here with --device CPU")
         if host_note:
             err_console.print(f"[yellow]note:[/yellow] {esc(host_note)}")
     if matrix:
