@@ -110,7 +110,9 @@ def _artifact(ref: str, target, precision: str, data: str | None, work: Path) ->
     q = quantize(ref, work, data, "real" if data else "synthetic", artifacts={fmt: fp32})
     if q.artifacts[0].error:
         raise EdgeemoError(q.artifacts[0].error)
-    return Path(q.artifacts[0].path), card
+    int8 = q.artifacts[0]
+    return Path(int8.path), {**card, "calibration": q.calibration,
+                             "int8_accuracy": {"fp32": int8.fp32, "int8": int8.int8} if int8.int8 else "not measured (no --data)"}
 
 
 def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | None = None, data: str | None = None,
@@ -139,7 +141,9 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
         shutil.copyfile(artifact, stage / name)
         if artifact.suffix == ".xml":
             shutil.copyfile(artifact.with_suffix(".bin"), stage / "model.bin")
-        card = {**card, "artifact": name, "precision": precision, "target": target.name, "device": target.device,
+        fmt = "tflite" if name.endswith(".tflite") else "openvino"
+        card = {**card, "artifacts": [{"format": fmt, "precision": precision, "path": name}],
+                "artifact": name, "precision": precision, "target": target.name, "device": target.device,
                 "runtime": target.runtime}
         (stage / "model.json").write_text(json.dumps(card, indent=2) + "\n")
         shutil.copyfile(RUNNER, stage / "runner.py")
