@@ -260,6 +260,11 @@ def main() -> int:
     r.add_argument("--smooth", type=float, default=DEFAULTS["smooth_s"])
     r.add_argument("--max-frames", type=int, default=None)
     args = parser.parse_args()
+    if args.threads is None:  # the target profile's thread count (e.g. 4 on a Pi 5), as `edgeemo bench --target` uses
+        try:
+            args.threads = json.loads((HERE / "manifest.json").read_text()).get("target", {}).get("threads")
+        except (OSError, ValueError):
+            args.threads = None
     return {"verify": verify, "selftest": selftest, "bench": bench, "predict": predict, "run": run}[args.command](args)
 
 
