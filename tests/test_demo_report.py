@@ -49,6 +49,9 @@ def test_report_json_and_rebuild(demo_run, cli):
     combined = result.json()
     assert combined["models"][0]["name"] == "emolite" and combined["models"][0]["matrix"]
     assert json.loads((out / "report.json").read_text())["models"][0]["profile"]["macc"] == combined["models"][0]["profile"]["macc"]
+    # the zoo model's card figures (no data in this run) place it on the accuracy-vs-latency figure
+    assert any(p.endswith("accuracy_vs_latency.png") for p in combined["pngs"])
+    assert 'alt="accuracy vs latency"' in (out / "report.html").read_text()
 
 
 def test_report_with_accuracy(shared_data, tmp_path):

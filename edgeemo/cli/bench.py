@@ -12,7 +12,7 @@ from edgeemo.cli.common import (esc, TrustOpt, InputShapeOpt, JsonOpt, RemoteOpt
 
 
 def bench(
-    model: Annotated[str, typer.Argument(help="Artifact (.xml/.onnx/.tflite), zoo name (PyTorch eager), or a folder with --matrix.")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Artifact (.xml/.onnx/.tflite), zoo name (PyTorch eager), or a folder with --matrix.")],
     runtime: Annotated[str | None, typer.Option("--runtime", help="openvino, onnxruntime, litert or torch (default: from the file).")] = None,
     device: Annotated[str, typer.Option("--device", help="OpenVINO device: CPU, GPU, NPU, AUTO, HETERO:NPU,CPU, ...")] = "CPU",
     mode: Annotated[str, typer.Option("--mode", help="latency (1 request, sync) or throughput (async requests/streams).")] = "latency",

@@ -24,7 +24,7 @@ from edgeemo.cli.common import (esc,
 
 
 def convert(
-    src: Annotated[str | None, typer.Argument(help="Zoo name, TorchScript .pt, ExportedProgram .pt2, checkpoint (with --arch), "
+    src: Annotated[str | None, typer.Argument(metavar="SRC", help="Zoo name, TorchScript .pt, ExportedProgram .pt2, checkpoint (with --arch), "
                                                    ".keras/.h5, or .onnx; optional with --arch --weights CKPT.")] = None,
     out: Annotated[str, typer.Option("--out", "-o", help="Output folder.")] = "runs/convert",
     to: Annotated[str, typer.Option("--to", help="Comma-separated formats: onnx, openvino, tflite.")] = "onnx,openvino,tflite",

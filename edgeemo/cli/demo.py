@@ -54,7 +54,7 @@ def demo(
 
 
 def report(
-    run_dir: Annotated[str, typer.Argument(help="A run folder written by `edgeemo demo` (or model folders with model.json).")],
+    run_dir: Annotated[str, typer.Argument(metavar="RUN_DIR", help="A run folder written by `edgeemo demo` (or model folders with model.json).")],
     json_out: JsonOpt = False,
 ) -> None:
     """Build report.html (self-contained, images embedded) and the PNGs; --json prints the combined results."""

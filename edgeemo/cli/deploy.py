@@ -16,7 +16,7 @@ from edgeemo.cli.common import (esc, TrustOpt, JsonOpt, RemoteOpt, RemotePythonO
 
 
 def deploy(
-    model: Annotated[str, typer.Argument(help="Zoo name / source model (converted and quantized for the target), or a ready .tflite/.xml.")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Zoo name / source model (converted and quantized for the target), or a ready .tflite/.xml.")],
     target: Annotated[str, typer.Option("--target", help="rpi5, rpi4, intel-npu, intel-igpu or cpu-x86 (see `edgeemo targets`).")],
     out: Annotated[str, typer.Option("--out", "-o", help="Bundle file (.tar.gz).")] = "bundle.tar.gz",
     precision: Annotated[str | None, typer.Option("--precision", help="fp32, fp16 or int8 (default: the target's first choice).")] = None,
@@ -78,7 +78,7 @@ def deploy(
 
 
 def unpack(
-    bundle: Annotated[str, typer.Argument(help="A bundle made by `edgeemo deploy`.")],
+    bundle: Annotated[str, typer.Argument(metavar="BUNDLE", help="A bundle made by `edgeemo deploy`.")],
     to: Annotated[str, typer.Option("--to", help="Folder to create.")],
     trust: Annotated[str | None, typer.Option("--trust", help="The operator's public key (PEM, `edgeemo keys new`): the manifest's "
                                                  "signature is checked with it before anything is extracted.")] = None,
@@ -113,7 +113,7 @@ def unpack(
 
 
 def keys_new(
-    name: Annotated[str, typer.Argument(help="Base name: writes NAME.key (private, mode 0600) and NAME.pub (public).")] = "edgeemo-signing",
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Base name: writes NAME.key (private, mode 0600) and NAME.pub (public).")] = "edgeemo-signing",
     json_out: JsonOpt = False,
 ) -> None:
     """Make an Ed25519 key pair for signing bundles: keep NAME.key on the build machine, put NAME.pub on every kiosk."""

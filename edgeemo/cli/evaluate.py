@@ -19,7 +19,7 @@ def progress_bar(disable: bool) -> Progress:
 
 
 def evaluate(
-    model: Annotated[str, typer.Argument(help="Zoo name, PyTorch/Keras file, .onnx, OpenVINO .xml or .tflite (with its model.json).")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Zoo name, PyTorch/Keras file, .onnx, OpenVINO .xml or .tflite (with its model.json).")],
     data: Annotated[str, typer.Option("--data", help="Dataset: legend.csv + images/, class folders, or a FER2013 CSV.")],
     split: Annotated[str, typer.Option("--split", help="auto (default: the validation split if the model's card says it was trained "
                                                       "on DATA, else all images), all, train, val or test (the model's own "

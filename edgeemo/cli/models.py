@@ -12,7 +12,7 @@ from edgeemo.cli.common import esc, JsonOpt, console, human, print_json
 
 
 def models(
-    pattern: Annotated[str, typer.Argument(help="Glob over zoo names, e.g. 'resnet*'.")] = "*",
+    pattern: Annotated[str, typer.Argument(metavar="PATTERN", help="Glob over zoo names, e.g. 'resnet*'.")] = "*",
     json_out: JsonOpt = False,
 ) -> None:
     """List the zoo models: input, classes, MACC, params and whether trained weights are attached."""

@@ -12,7 +12,7 @@ from edgeemo.reference import REFERENCE_NAME
 
 
 def profile(
-    model: Annotated[str, typer.Argument(help="Zoo name, or a .onnx/.xml/.tflite/.pt/.pt2/.keras/.h5 file or SavedModel folder.")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Zoo name, or a .onnx/.xml/.tflite/.pt/.pt2/.keras/.h5 file or SavedModel folder.")],
     input_shape: InputShapeOpt = None,
     all_layers: Annotated[bool, typer.Option("--all-layers", help="List every op, not only those with MACC or params.")] = False,
     trust_checkpoint: TrustOpt = False,

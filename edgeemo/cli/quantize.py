@@ -11,7 +11,7 @@ from edgeemo.cli.common import esc, TrustOpt, JsonOpt, console, err_console, hum
 
 
 def quantize(
-    model: Annotated[str, typer.Argument(help="FP32 artifact (.xml/.onnx/.tflite with its model.json), or a zoo name / PyTorch / Keras file to convert first.")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="FP32 artifact (.xml/.onnx/.tflite with its model.json), or a zoo name / PyTorch / Keras file to convert first.")],
     out: Annotated[str, typer.Option("--out", "-o", help="Output folder.")] = "runs/quantize",
     data: Annotated[str | None, typer.Option("--data", help="Faces for calibration (train split) and accuracy (val split).")] = None,
     calib: Annotated[str, typer.Option("--calib", help="real (from --data) or synthetic (data-free, from the model's BatchNorm statistics).")] = "real",

@@ -121,7 +121,7 @@ def testclip(
 
 
 def predict(
-    images: Annotated[list[str], typer.Argument(help="Photos or folders of photos.")],
+    images: Annotated[list[str], typer.Argument(metavar="IMAGES", help="Photos or folders of photos.")],
     model: Annotated[str, typer.Option("--model", "-m", help="Zoo name, model file or artifact.")] = "emonet-resnet10",
     emotion: Annotated[str | None, typer.Option("--emotion", "-e", help="Rank by this emotion (default: the model's first label).")] = None,
     top: Annotated[int | None, typer.Option("--top", min=1, help="Show only the N best photos.")] = None,

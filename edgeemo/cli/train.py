@@ -12,7 +12,7 @@ from edgeemo.cli.common import esc, TrustOpt, JsonOpt, console, err_console, pri
 
 
 def train(
-    arch: Annotated[str, typer.Argument(help="Zoo architecture (see `edgeemo models`).")],
+    arch: Annotated[str, typer.Argument(metavar="ARCH", help="Zoo architecture (see `edgeemo models`).")],
     data: Annotated[str, typer.Option("--data", help="Dataset: legend.csv + images/, class folders, or a FER2013 CSV.")],
     out: Annotated[str, typer.Option("--out", "-o", help="Output folder: weights.pt, model.json, curve.png, last.pt.")] = "runs/train",
     epochs: Annotated[int, typer.Option("--epochs", min=1)] = 30,

@@ -30,6 +30,7 @@ TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>edgeemo re
 <div>macro recall: {{ c.recall }}</div></div>{% endfor %}</div>
 {% if total_s %}<p class="note">demo total time {{ total_s }} s; data: {{ data }}</p>{% endif %}
 <h2>Accuracy vs compute</h2>{% if images.accuracy_vs_macc %}<img alt="accuracy vs MACC" src="{{ images.accuracy_vs_macc }}">{% endif %}
+{% if images.accuracy_vs_latency %}<img alt="accuracy vs latency" src="{{ images.accuracy_vs_latency }}">{% endif %}
 <h2>Latency</h2>{% if images.latency %}<img alt="latency per artifact" src="{{ images.latency }}">{% endif %}
 {% for m in latency_tables %}<h3>{{ m.name }}</h3>{{ table(m.headers, m.rows, 4) }}{% endfor %}
 <h2>Confusion matrices</h2>

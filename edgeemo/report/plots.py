@@ -49,6 +49,70 @@ def pareto(points: list[dict]) -> list[dict]:
     return sorted(front, key=lambda p: p["macc"])
 
 
+def _card_recall(card: dict) -> tuple[float | None, float | None, str]:
+    """(in-domain, cross-domain) macro recall from a zoo card: its test split if it has one, else its validation split."""
+    in_domain = (card.get("test") or {}).get("macro_recall")
+    source = "test split"
+    if in_domain is None:
+        in_domain, source = (card.get("validation") or {}).get("macro_recall"), "val split"
+    return in_domain, (card.get("cross_domain") or {}).get("macro_recall"), source
+
+
+def accuracy_vs_latency(results: dict, out: Path) -> Path | None:
+    """Each model of the run at its fastest artifact's median latency against its macro recall (measured in this run
+    when it had data, else from the zoo card), the retail-0003 architecture starred and its latency marked."""
+    from edgeemo.models import list_models, zoo_dir
+
+    plt = _plt()
+    points = []
+    for m in results["models"]:
+        rows = [r for r in (m.get("matrix") or []) if r.get("median_ms")]
+        if not rows:
+            continue
+        fastest = min(rows, key=lambda r: r["median_ms"])
+        measured = [r["macro_recall"] for r in rows if r.get("macro_recall") is not None]
+        card = m.get("card") or {}
+        zoo = card.get("source") if card.get("source") in list_models() else m["name"] if m["name"] in list_models() else None
+        zoo_card = {}
+        if zoo and (zoo_dir() / f"{zoo}.json").is_file():
+            import json
+
+            zoo_card = json.loads((zoo_dir() / f"{zoo}.json").read_text())
+        in_domain, cross, source = _card_recall(zoo_card)
+        if measured:
+            in_domain, source = max(measured), "this run's data"
+        macc = (m.get("profile") or {}).get("macc") or card.get("macc")
+        points.append({"name": m["name"], "ms": fastest["median_ms"], "recall": in_domain, "cross": cross, "source": source,
+                       "budget": macc / REFERENCE_MACC if macc else None, "reference": (zoo or m["name"]) == "emonet-resnet10"})
+    if not any(p["recall"] is not None for p in points):
+        return None
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for i, p in enumerate(points):
+        color = f"C{i}"
+        share = f", {p['budget']:.0%} of the MACC budget" if p["budget"] else ""
+        if p["recall"] is not None:
+            ax.scatter(p["ms"], p["recall"], s=300 if p["reference"] else 60, marker="*" if p["reference"] else "o",
+                       color=color, edgecolor="k", zorder=4, label=f"{p['name']} ({p['source']}{share})")
+        if p["cross"] is not None:
+            ax.scatter(p["ms"], p["cross"], s=60, marker="o", facecolor="none", edgecolor=color, lw=1.5, zorder=4)
+        if p["recall"] is not None:
+            ax.annotate(p["name"], (p["ms"], p["recall"]), textcoords="offset points", xytext=(9, -12), fontsize=7)
+        if p["cross"] is not None:
+            ax.annotate("CK+", (p["ms"], p["cross"]), textcoords="offset points", xytext=(9, 3), fontsize=7, color="gray")
+    if any(p["cross"] is not None for p in points):
+        ax.scatter([], [], s=60, facecolor="none", edgecolor="gray", label="hollow: cross-domain (CK+ dev) from the card")
+    reference = [p for p in points if p["reference"]]
+    if reference:
+        ax.axvline(reference[0]["ms"], color="red", lw=1, ls="--", label=f"{REFERENCE_NAME} architecture's fastest artifact")
+    ax.set_xlim(0, max(p["ms"] for p in points) * 1.35)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("fastest artifact, median ms (1 thread, batch 1, this machine's CPU)")
+    ax.set_ylabel("macro recall")
+    ax.set_title("accuracy vs latency")
+    ax.legend(fontsize=7, loc="lower right")
+    return _save(fig, out / "accuracy_vs_latency.png")
+
+
 def make_plots(results: dict, out: Path) -> dict[str, Path]:
     plt = _plt()
     pngs: dict[str, Path] = {}
@@ -87,6 +151,10 @@ def make_plots(results: dict, out: Path) -> dict[str, Path]:
     ax.set_title("accuracy vs compute")
     ax.legend(fontsize=7, loc="lower right")
     pngs["accuracy_vs_macc"] = _save(fig, out / "accuracy_vs_macc.png")
+
+    latency_plot = accuracy_vs_latency(results, out)
+    if latency_plot:
+        pngs["accuracy_vs_latency"] = latency_plot
 
     rows = [(m["name"], r) for m in results["models"] for r in (m["matrix"] or []) if r.get("median_ms")]
     if rows:
