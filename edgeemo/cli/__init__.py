@@ -77,7 +77,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, interrupted)
     debug = bool(os.environ.get("EDGEEMO_DEBUG"))
     try:
-        app()  # standalone: Typer reports usage errors itself (exit 2)
+        # not standalone: usage errors come back here to be said in one line like every other error
+        code = app(standalone_mode=False)
     except EdgeemoError as exc:
         if debug:
             raise
@@ -87,11 +88,30 @@ def main() -> None:
         print("edgeemo: interrupted", file=sys.stderr)
         sys.exit(130)
     except Exception as exc:  # a bug: still one line, the traceback under EDGEEMO_DEBUG=1
+        if _usage_error(exc):
+            return
         if debug:
             raise
         print(f"edgeemo: internal error: {type(exc).__name__}: {one_line(str(exc))} (set EDGEEMO_DEBUG=1 for the traceback)",
               file=sys.stderr)
         sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: Exception) -> bool:
+    """Click's usage errors (bad option, bad value, missing argument) as one line and exit 2; False for anything else."""
+    if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+        return False
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `edgeemo` or `edgeemo keys` alone: the help, as Typer shows it
+        exc.show()
+        sys.exit(exc.exit_code)
+    if type(exc).__name__ == "Abort":  # end of input at a prompt
+        print("edgeemo: aborted", file=sys.stderr)
+        sys.exit(1)
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    print(f"edgeemo: error: {one_line(exc.format_message())}{where}", file=sys.stderr)
+    sys.exit(exc.exit_code)
 
 
 def one_line(text: str, limit: int = 400) -> str:

@@ -28,8 +28,9 @@ InputShapeOpt = Annotated[
 
 @contextlib.contextmanager
 def status(text: str, enabled: bool = True) -> Iterator[Callable[[str], None]]:
-    """A spinner on stderr (off for --json); yields ``update(text)``."""
-    if not enabled:
+    """A spinner on stderr (off for --json, and when stderr is not a terminal: no stray lines in logs); yields
+    ``update(text)``."""
+    if not enabled or not err_console.is_terminal:
         yield lambda _text: None
         return
     with err_console.status(text) as spinner:

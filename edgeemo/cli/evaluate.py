@@ -15,7 +15,7 @@ RESIZE_POLICIES = ("squash", "letterbox", "crop")
 
 def progress_bar(disable: bool) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=err_console, disable=disable, transient=True)
+                    console=err_console, disable=disable or not err_console.is_terminal, transient=True)
 
 
 def evaluate(

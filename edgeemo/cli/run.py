@@ -64,7 +64,7 @@ def run(
     if total and max_frames:
         total = min(total, max_frames)
     with Progress(TextColumn("kiosk loop"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
-                  disable=json_out or to_stdout, transient=True) as bar:
+                  disable=json_out or to_stdout or not err_console.is_terminal, transient=True) as bar:
         task = bar.add_task("frames", total=total)
         result = run_kiosk(model, source, interval, out, preview, truth, threads, device, detector, detect_width, min_face,
                            margin, threshold, smooth, max_frames, max_seconds,
@@ -141,7 +141,7 @@ def predict(
     if csv_out:
         check_out_file(csv_out, "--csv")
 
-    with Progress(console=err_console, disable=json_out, transient=True) as bar:
+    with Progress(console=err_console, disable=json_out or not err_console.is_terminal, transient=True) as bar:
         task = bar.add_task("photos", total=None)
         ranked, unreadable, emotion = rank_photos(model, images, emotion, top, threads, device,
                                                   on_progress=lambda done, total: bar.update(task, completed=done, total=total))

@@ -61,7 +61,7 @@ def train(
                       val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, init=init, teacher=teacher, distill_weight=distill_weight, qat=qat,
                       limit=limit, threads=threads, command="edgeemo " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=err_console, disable=json_out, transient=True) as bar:
+                  console=err_console, disable=json_out or not err_console.is_terminal, transient=True) as bar:
         task = bar.add_task("epoch 1", total=None)
 
         def on_epoch(log):

@@ -139,10 +139,20 @@ def _legend_csv(root: Path) -> Dataset:
     first: dict[str, str] = {}
     for image, label in rows:  # a few images are listed twice; the first row wins
         first.setdefault(image, label)
-    samples = [Sample(label, images / image) for image, label in first.items()]
+    inside = [(image, label) for image, label in first.items() if _within(images, image)]
+    outside = len(first) - len(inside)
+    samples = [Sample(label, images / image) for image, label in inside]
     if not samples:
-        raise DatasetError(f"{root / 'legend.csv'} lists no images")
-    return Dataset(root, "legend.csv", samples)
+        raise DatasetError(f"{root / 'legend.csv'} lists no images" + (f" inside {images} ({outside} point outside it)" if outside else ""))
+    return Dataset(root, "legend.csv", samples, {"outside images/": outside} if outside else {})
+
+
+def _within(folder: Path, name: str) -> bool:
+    """A legend entry names a file below ``folder``: no absolute paths, no '..' out of it."""
+    from pathlib import PurePath
+
+    part = PurePath(name)
+    return not part.is_absolute() and ".." not in part.parts
 
 
 def _class_folders(root: Path) -> Dataset:
