@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 
-from edgeemo.models import get_spec, list_models, weights_path, zoo_dir
+from edgeemo.models import get_spec, list_models, weights_path, zoo_card
 from edgeemo.reference import REFERENCE_MACC
 
 
@@ -42,8 +41,7 @@ def zoo_entries(pattern: str = "*") -> list[ZooEntry]:
         spec = get_spec(name)
         cost = profile(name)
         weights = weights_path(name)
-        card = zoo_dir() / f"{name}.json"
-        facts = json.loads(card.read_text()) if card.is_file() else {}
+        facts = zoo_card(name)
         entries.append(
             ZooEntry(
                 name=name,

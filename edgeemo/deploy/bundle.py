@@ -153,8 +153,9 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
         (stage / "requirements.txt").write_text(
             f"# {target.name}: {target.description}\n# Python 3.11 ({target.arch})\n" + "\n".join(_requirements(target.runtime)) + "\n")
         _record_selftest(stage, spec_from_card(card, card.get("name", "model")), synthetic_batch, precision, target.runtime)
-        files = {str(p.relative_to(stage)): _sha256(p) for p in sorted(stage.rglob("*")) if p.is_file()}
-        sizes = {str(p.relative_to(stage)): p.stat().st_size for p in sorted(stage.rglob("*")) if p.is_file()}
+        staged = {str(p.relative_to(stage)): p for p in sorted(stage.rglob("*")) if p.is_file()}
+        files = {rel: _sha256(p) for rel, p in staged.items()}
+        sizes = {rel: p.stat().st_size for rel, p in staged.items()}
         manifest = {"format": "edgeemo-bundle/2", "edgeemo": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "target": asdict(target), "artifact": name, "precision": precision, "files": files, "sizes": sizes,
                     "entry_points": {"verify": "python3 runner.py verify", "selftest": "python3 runner.py selftest", "bench": "python3 runner.py bench",

@@ -47,20 +47,16 @@ class SplitPlan:
 
 def training_data(ref: str) -> dict | None:
     """The ``data`` record of the zoo card behind a zoo name or an artifact converted from one."""
-    import json
     from pathlib import Path
 
-    from edgeemo.models import list_models, zoo_dir
+    from edgeemo.models import list_models, zoo_card
     from edgeemo.predictor import find_card
 
     name = ref
     if ref not in list_models():
         path = Path(ref)
-        card = find_card(path) if path.is_file() else None
-        name = (card or {}).get("source")
-    if name not in list_models() or not (zoo_dir() / f"{name}.json").is_file():
-        return None
-    return json.loads((zoo_dir() / f"{name}.json").read_text()).get("data")
+        name = ((find_card(path) if path.is_file() else None) or {}).get("source")
+    return zoo_card(name).get("data")
 
 
 def _same_dataset(trained_on: str, data: str) -> bool:

@@ -302,17 +302,23 @@ def build_from_checkpoint(weights: str, arch: str, kwargs: dict, state_key: str 
         model = cls(**kwargs)
     except TypeError as exc:
         raise ModelLoadError(f"--arch {arch}: cannot build it with {kwargs or 'no arguments'}: {exc}") from None
+    load_checkpoint_into(model, path, state_key, weights, arch)
+    return model.eval()
+
+
+def load_checkpoint_into(model, path: Path, state_key: str | None, label: str, arch: str) -> None:
+    """The state dict of a checkpoint file (weights-only unless trusted) loaded into ``model``, exactly: a missing,
+    unexpected or wrongly shaped tensor is one line that starts with ``label`` and names ``arch``."""
     from edgeemo.safeload import torch_load
 
-    ckpt = torch_load(path)
-    state = find_state_dict(ckpt, state_key, weights)
+    state = find_state_dict(torch_load(path), state_key, label)
     if all(k.startswith("module.") for k in state):
         state = {k[len("module."):]: v for k, v in state.items()}  # saved from DataParallel
     try:
         result = model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False)
     except RuntimeError as exc:  # shape mismatches
         detail = next((line.strip() for line in str(exc).splitlines() if "size mismatch" in line), str(exc).splitlines()[0])
-        raise ModelLoadError(f"{weights}: state dict does not match {arch}: {detail[:300]}") from None
+        raise ModelLoadError(f"{label}: state dict does not match {arch}: {detail[:300]}") from None
     if result.missing_keys or result.unexpected_keys:
         def few(keys):
             return ", ".join(keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
@@ -321,5 +327,4 @@ def build_from_checkpoint(weights: str, arch: str, kwargs: dict, state_key: str 
             parts.append(f"missing {few(result.missing_keys)}")
         if result.unexpected_keys:
             parts.append(f"unexpected {few(result.unexpected_keys)}")
-        raise ModelLoadError(f"{weights}: state dict does not match {arch}: {'; '.join(parts)}")
-    return model.eval()
+        raise ModelLoadError(f"{label}: state dict does not match {arch}: {'; '.join(parts)}")

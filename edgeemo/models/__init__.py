@@ -1,6 +1,6 @@
 """Model zoo: specs, registry and architectures."""
 
-from edgeemo.models.registry import create_model, get_spec, list_models, register_model, weights_path, zoo_dir
+from edgeemo.models.registry import create_model, get_spec, list_models, register_model, weights_path, zoo_card, zoo_dir
 from edgeemo.models.spec import FER2013_LABELS, RETAIL_LABELS, ModelSpec
 
 # Importing the architecture modules registers them (in this order in `edgeemo models`).
@@ -15,5 +15,6 @@ __all__ = [
     "list_models",
     "register_model",
     "weights_path",
+    "zoo_card",
     "zoo_dir",
 ]

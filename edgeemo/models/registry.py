@@ -53,6 +53,16 @@ def weights_path(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def zoo_card(name: str | None) -> dict:
+    """The model card shipped with a zoo model (``models/<name>.json``); {} for a name outside the zoo or without one."""
+    import json
+
+    if name not in list_models():
+        return {}
+    path = zoo_dir() / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def create_model(name: str, pretrained: bool = True):
     """Build a zoo model in eval mode, with its attached weights when it has them."""
 

@@ -61,7 +61,7 @@ def _card_recall(card: dict) -> tuple[float | None, float | None, str]:
 def accuracy_vs_latency(results: dict, out: Path) -> Path | None:
     """Each model of the run at its fastest artifact's median latency against its macro recall (measured in this run
     when it had data, else from the zoo card), the retail-0003 architecture starred and its latency marked."""
-    from edgeemo.models import list_models, zoo_dir
+    from edgeemo.models import list_models, zoo_card
 
     plt = _plt()
     points = []
@@ -73,12 +73,7 @@ def accuracy_vs_latency(results: dict, out: Path) -> Path | None:
         measured = [r["macro_recall"] for r in rows if r.get("macro_recall") is not None]
         card = m.get("card") or {}
         zoo = card.get("source") if card.get("source") in list_models() else m["name"] if m["name"] in list_models() else None
-        zoo_card = {}
-        if zoo and (zoo_dir() / f"{zoo}.json").is_file():
-            import json
-
-            zoo_card = json.loads((zoo_dir() / f"{zoo}.json").read_text())
-        in_domain, cross, source = _card_recall(zoo_card)
+        in_domain, cross, source = _card_recall(zoo_card(zoo))
         if measured:
             in_domain, source = max(measured), "this run's data"
         macc = (m.get("profile") or {}).get("macc") or card.get("macc")

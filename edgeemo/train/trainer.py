@@ -16,7 +16,7 @@ import numpy as np
 from edgeemo.data import load_dataset
 from edgeemo.data.datasets import DatasetError
 from edgeemo.data.preprocess import normalize, to_pixels
-from edgeemo.errors import EdgeemoError, first_line
+from edgeemo.errors import EdgeemoError
 from edgeemo.evaluate.metrics import classification_metrics
 from edgeemo.fsutil import atomic_path
 from edgeemo.models import ModelSpec, get_spec
@@ -124,7 +124,9 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
             raise EdgeemoError(f"--init zoo: {cfg.arch} has no zoo weights (see `edgeemo models`)")
     model = create_model(cfg.arch, pretrained=cfg.init == "zoo")
     if cfg.init and cfg.init != "zoo":
-        _load_init(model, cfg.init, cfg.arch)
+        from edgeemo.export.sources import load_checkpoint_into
+
+        load_checkpoint_into(model, Path(cfg.init), None, f"--init {cfg.init}", cfg.arch)
     if cfg.qat:
         from edgeemo.train.qat import quantize_for_training
 
@@ -216,21 +218,6 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     _plot(state["history"], out / "curve.png")
     history = [EpochLog(**h) for h in state["history"]]
     return TrainResult(str(out / "weights.pt"), str(out / "model.json"), state["best_epoch"], validation, history)
-
-
-def _load_init(model, init: str, arch: str) -> None:
-    """Start from a state dict file (weights-only); one line when it is not one for ``arch``."""
-    import torch
-
-    from edgeemo.export.sources import find_state_dict
-
-    state = find_state_dict(torch_load(init), None, init)
-    try:
-        model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    except RuntimeError as exc:
-        missing = [line.strip() for line in str(exc).splitlines() if "size mismatch" in line or "Missing key" in line]
-        raise EdgeemoError(f"--init {init}: not a state dict of {arch}: {(missing or [first_line(exc)])[0][:160]}") from exc
-    _ = torch
 
 
 def _smoothed_nll(log_p, y, eps: float):
