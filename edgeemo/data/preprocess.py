@@ -41,16 +41,16 @@ def read_image(path, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray | None:
     """An image file as OpenCV reads it, or None when it is empty, unreadable, or claims more than MAX_IMAGE_PIXELS."""
     try:
         with open(path, "rb") as f:
-            head = f.read(1 << 16)
+            data = f.read()  # read once: the header is checked, then the same bytes are decoded
     except OSError:
         return None
-    if not head:
+    if not data:
         return None
-    size = header_size(head)
+    size = header_size(data[: 1 << 16])
     if size is not None and size[0] * size[1] > MAX_IMAGE_PIXELS:
         return None
     try:
-        return cv2.imread(str(path), flags)
+        return cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     except cv2.error:  # OpenCV's own pixel cap, corrupt data
         return None
 
