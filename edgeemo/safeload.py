@@ -65,6 +65,10 @@ def torch_load(path: Path | str) -> Any:
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"no such file: {path}")
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    if magic[:2] != b"PK" and magic[:1] != b"\x80":  # torch.save writes a zip archive (or, long ago, a pickle)
+        raise ModelLoadError(f"{path}: not a PyTorch file (neither a torch.save archive nor a pickle)")
     try:
         with weights_only():
             return torch.load(str(path), map_location="cpu", weights_only=not _trusted)

@@ -263,6 +263,8 @@ CASES = [
     ("convert-pickled-module", ["convert", "{r}/pickled_module.pt", "--out", "{out}"], "--trust-checkpoint"),
     ("train-init-other-arch", ["train", "mini-xception", "--data", "{r}/tiny_faces", "--init", "{r}/emolite_state.pt",
                                "--out", "{out}"], "--init"),
+    ("train-init-not-torch", ["train", "emolite", "--data", "{r}/tiny_faces", "--init", "{r}/arch.py", "--out", "{out}"],
+     "not a PyTorch file"),
     ("train-init-missing", ["train", "emolite", "--data", "{r}/tiny_faces", "--init", "{r}/nothing.pt", "--out", "{out}"],
      "no such file"),
     ("train-one-per-class", ["train", "emolite", "--data", "{r}/one_per_class", "--out", "{out}"], "split is empty"),
