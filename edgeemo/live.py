@@ -28,8 +28,8 @@ def classifier(predictor: Predictor) -> Callable[[list[np.ndarray]], np.ndarray]
     return make_classifier(predictor.predict, lambda crop: preprocess(crop, spec), spec.output)
 
 
-def open_model(model: str, threads: int | None, device: str) -> Predictor:
-    predictor = load_predictor(model, threads=threads, device=device)
+def open_model(model: str, threads: int | None, device: str, runtime: str | None = None) -> Predictor:
+    predictor = load_predictor(model, threads=threads, device=device, runtime=runtime)
     if predictor.kind == "torch" and threads:
         import torch
 
@@ -53,6 +53,7 @@ class KioskRun:
     out: str | None = None
     preview: str | None = None
     settings: dict = field(default_factory=dict)
+    resolved: dict | None = None  # what MODEL resolved to (edgeemo.resolve.ResolvedModel)
 
 
 def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out: str | None = None,
@@ -60,7 +61,8 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
               detector_name: str = DEFAULTS["detector"], detect_width: int = DEFAULTS["detect_width"],
               min_face: int = DEFAULTS["min_face"], margin: float = DEFAULT_MARGIN, threshold: float = DEFAULTS["threshold"],
               smooth_s: float = DEFAULTS["smooth_s"], max_frames: int | None = None, max_seconds: float | None = None,
-              on_record: Callable[[dict], None] | None = None, on_progress: Callable[[int], None] | None = None) -> KioskRun:
+              on_record: Callable[[dict], None] | None = None, on_progress: Callable[[int], None] | None = None,
+              runtime: str | None = None) -> KioskRun:
     """The kiosk loop over ``source``. Aggregates go to ``on_record`` and, if given, are appended to ``out``
     (JSON lines); ``preview`` (annotated video) is written only when asked for; ``truth`` scores the run."""
     interval_s = _interval(interval)
@@ -69,7 +71,7 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
     from edgeemo.evaluate.video import load_truth, score_clip
 
     gt = load_truth(truth) if truth else None
-    predictor = open_model(model, threads, device)
+    predictor = open_model(model, threads, device, runtime)
     if threads:
         import cv2
 
@@ -118,8 +120,8 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
     score = score_clip(results, gt).to_dict() if gt is not None else None
     settings = {"interval_s": interval_s, "detector": detector_name, "detect_width": detect_width, "min_face": min_face,
                 "margin": margin, "threshold": threshold, "smooth_half_life_s": smooth_s, "threads": threads,
-                "device": device, "runtime": predictor.kind}
-    return KioskRun(summary, model, labels, score, out, preview, settings)
+                "device": device, "runtime": predictor.resolved.runtime}
+    return KioskRun(summary, model, labels, score, out, preview, settings, predictor.resolved.to_dict())
 
 
 def _interval(text: str) -> float:
@@ -158,13 +160,14 @@ def list_images(inputs: list[str]) -> list[Path]:
 
 def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: int | None = None,
                 threads: int | None = None, device: str = "CPU", margin: float = DEFAULT_MARGIN,
-                on_progress: Callable[[int, int], None] | None = None) -> tuple[list[PhotoScore], list[str], str]:
+                on_progress: Callable[[int, int], None] | None = None,
+                runtime: str | None = None) -> tuple[list[PhotoScore], list[str], str, dict]:
     """Find faces in each photo, classify them in one batch, and rank photos by the chosen emotion's probability
-    (the photo's best face). Returns (ranked photos, unreadable files, emotion)."""
+    (the photo's best face). Returns (ranked photos, unreadable files, emotion, what MODEL resolved to)."""
     import cv2
 
     paths = list_images(inputs)
-    predictor = open_model(model, threads, device)
+    predictor = open_model(model, threads, device, runtime)
     labels = tuple(predictor.spec.labels)
     from edgeemo.data.datasets import normalize_label
 
@@ -203,7 +206,7 @@ def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: 
     if not scored:
         raise EdgeemoError(f"{', '.join(inputs)}: no readable image among {len(paths)} file(s)")
     scored.sort(key=lambda s: -s.score)
-    return (scored[:top] if top else scored), unreadable, emotion
+    return (scored[:top] if top else scored), unreadable, emotion, predictor.resolved.to_dict()
 
 
 def frame_count(source: str) -> int | None:

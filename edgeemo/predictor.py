@@ -22,6 +22,7 @@ class Predictor:
     spec: ModelSpec
     predict: Callable[[np.ndarray], np.ndarray]
     runner: object | None = None
+    resolved: object | None = None  # edgeemo.resolve.ResolvedModel
 
 
 def find_card(path: Path) -> dict | None:
@@ -76,10 +77,12 @@ def _spec_from_onnx(path: Path) -> dict | None:
     return card
 
 
-def load_predictor(ref: str, overrides=None, threads: int | None = None, device: str = "CPU") -> Predictor:
-    """Open a zoo name, PyTorch/Keras file or a deployment artifact for inference; its labels in edgeemo's words
-    (one synonym table for models and data: FER2013's 'angry' is 'anger', 'happiness' is 'happy')."""
-    predictor = _load_predictor(ref, overrides, threads, device)
+def load_predictor(ref: str, overrides=None, threads: int | None = None, device: str = "CPU", runtime: str | None = None,
+                   on_step=lambda step: None) -> Predictor:
+    """Open MODEL by the one resolution rule (``edgeemo.resolve``: a zoo name or source model becomes a cached
+    artifact, ``runtime='torch'`` runs it eagerly); its labels in edgeemo's words (one synonym table for models and
+    data: FER2013's 'angry' is 'anger', 'happiness' is 'happy')."""
+    predictor = _load_predictor(ref, overrides, threads, device, runtime, on_step)
     from edgeemo.data.datasets import normalize_label
 
     labels = tuple(normalize_label(label) for label in predictor.spec.labels)
@@ -88,20 +91,21 @@ def load_predictor(ref: str, overrides=None, threads: int | None = None, device:
     return predictor
 
 
-def _load_predictor(ref: str, overrides=None, threads: int | None = None, device: str = "CPU") -> Predictor:
+def _load_predictor(ref: str, overrides, threads: int | None, device: str, runtime: str | None, on_step) -> Predictor:
     from edgeemo.export.sources import Overrides, load_source
+    from edgeemo.resolve import EAGER, resolve_model
     from edgeemo.runtime import load
 
-    path = Path(ref)
-    kind = ARTIFACT_SUFFIXES.get(path.suffix.lower()) if path.is_file() else None
-    if kind is None:
+    if runtime not in (None, "openvino") and device.upper() != "CPU":
+        raise ModelLoadError(f"--device {device} applies to the OpenVINO runtime; {runtime} runs on the CPU here")
+    resolved = resolve_model(ref, runtime, overrides, on_step)
+    if resolved.runtime in EAGER:
         src = load_source(ref, overrides or Overrides())
         if not src.spec.labels:
             raise ModelLoadError(f"{ref}: the class labels are unknown; give them with --labels")
-        return Predictor(ref, src.framework, src.spec, src.reference)
-    from edgeemo.source import resolve
-
-    resolve(ref)  # one-line errors for empty files
+        return Predictor(ref, src.framework, src.spec, src.reference, resolved=resolved)
+    path = Path(resolved.artifact)
+    kind = ARTIFACT_SUFFIXES[path.suffix.lower()]
     card = find_card(path) or (_spec_from_onnx(path) if kind == "onnx" else None)
     if card is None:
         raise ModelLoadError(f"{ref}: no model card (model.json) beside it; convert it with `edgeemo convert` first")
@@ -109,7 +113,7 @@ def _load_predictor(ref: str, overrides=None, threads: int | None = None, device
     if overrides is not None and overrides.labels:
         spec = replace(spec, labels=tuple(overrides.labels))
     options = {"threads": threads} if threads else {}
-    if kind == "openvino":
+    if resolved.runtime == "openvino":
         options["device"] = device
-    runner = load(path, **options)
-    return Predictor(ref, kind, spec, runner.infer, runner)
+    runner = load(path, resolved.runtime, **options)
+    return Predictor(ref, kind, spec, runner.infer, runner, resolved)

@@ -13,6 +13,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    """Conversions of zoo names and source models go to a cache of the test session's own, never the user's."""
+    if "EDGEEMO_CACHE" not in os.environ:
+        import tempfile
+
+        os.environ["EDGEEMO_CACHE"] = config._edgeemo_cache = tempfile.mkdtemp(prefix="edgeemo-cache-")
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_edgeemo_cache", None)
+    if folder:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 SHARED_DATA = ROOT.parent / "shared" / "data" / "facial_expressions"
 
 
@@ -101,7 +117,7 @@ def fer_converted(fer_model, shared_data, tmp_path_factory):
 SLOW_FIXTURES = {"cli", "fer_model", "fer_converted", "demo_run", "sshd", "arm64", "world", "converted", "rpi_bundle",
                  "emonet_files", "clip", "signing_key"}
 SLOW_MODULES = {"test_arm64", "test_remote", "test_docs", "test_deploy", "test_kiosk", "test_train", "test_demo_report",
-                "test_hostile", "test_eval_quantize", "test_bench", "test_convert"}
+                "test_hostile", "test_eval_quantize", "test_bench", "test_convert", "test_resolution"}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -30,11 +30,12 @@ def _check(report: dict, runtime: str, iterations: int):
     assert report["environment"]["cores"] >= 1 and report["environment"]["versions"]
 
 
-@pytest.mark.parametrize("path, runtime", [("openvino/model.xml", "openvino"), ("model.onnx", "onnxruntime"),
-                                           ("model.tflite", "litert"), ("emolite", "torch")])
-def test_every_runtime(artifacts, cli, path, runtime):
+@pytest.mark.parametrize("path, runtime, extra", [("openvino/model.xml", "openvino", ()), ("model.onnx", "onnxruntime", ()),
+                                                  ("model.tflite", "litert", ()), ("emolite", "torch", ("--runtime", "torch")),
+                                                  ("emolite", "onnxruntime", ("--runtime", "onnxruntime"))])
+def test_every_runtime(artifacts, cli, path, runtime, extra):
     target = str(artifacts / path) if "." in path else path
-    result = cli("bench", target, "--iterations", "30", "--threads", "1", "--json")
+    result = cli("bench", target, "--iterations", "30", "--threads", "1", "--json", *extra)
     assert result.code == 0, result.stderr
     report = result.json()
     _check(report, runtime, 30)

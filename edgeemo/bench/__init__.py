@@ -39,6 +39,7 @@ class BenchResult:
     end_to_end_ms: LatencyStats | None = None
     environment: dict = field(default_factory=dict)
     host_note: str | None = None
+    resolved: dict | None = None  # what MODEL resolved to (edgeemo.resolve.ResolvedModel)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -101,51 +102,53 @@ def _inputs(spec, shape: list[int], data: str | None, n: int = 16) -> tuple[list
 
 
 def prepare(ref: str, runtime: str | None, device: str, mode: str, threads: int | None, streams: int | None,
-            batch: int, input_shape: list[int] | None, requests: int | None = None):
-    """Open MODEL in the chosen runtime: (Prepared, spec or None)."""
+            batch: int, input_shape: list[int] | None, requests: int | None = None,
+            on_step: Callable[[str], None] = lambda step: None):
+    """Open MODEL in its runtime by the one resolution rule (``edgeemo.resolve``): (Prepared, spec or None, ResolvedModel)."""
     from edgeemo.bench import runtimes as rt
+    from edgeemo.export.sources import Overrides
     from edgeemo.predictor import find_card, spec_from_card
+    from edgeemo.resolve import is_artifact, resolve_model
 
-    path = Path(ref)
-    runtime = runtime or (RUNTIME_FOR_SUFFIX.get(path.suffix.lower()) if path.is_file() else "torch")
-    if runtime not in RUNTIMES:
+    if runtime is not None and runtime not in RUNTIMES:
         raise EdgeemoError(f"unknown runtime {runtime!r}: {', '.join(RUNTIMES)}")
-    if runtime != "openvino" and device not in ("CPU", "cpu"):
+    if runtime not in (None, "openvino") and device not in ("CPU", "cpu"):
         raise EdgeemoError(f"--device {device} applies to the OpenVINO runtime; {runtime} runs on the CPU here")
-    card = find_card(path) if path.is_file() else None
-    spec = spec_from_card(card, path.stem) if card else None
-    if runtime == "torch":
-        from edgeemo.export.sources import Overrides, load_source
+    artifact = is_artifact(ref)
+    if artifact and runtime not in (None, "torch"):
+        expected = {"openvino": ".xml", "onnxruntime": ".onnx", "litert": ".tflite"}[runtime]
+        suffix = Path(ref).suffix.lower()
+        if suffix != expected and not (runtime == "openvino" and suffix == ".onnx"):  # OpenVINO reads ONNX directly
+            raise EdgeemoError(f"{ref}: the {runtime} runtime cannot read {suffix} files (it reads {expected})")
+    overrides = None if artifact else Overrides(input_shape=input_shape)
+    resolved = resolve_model(ref, runtime, overrides, on_step)
+    if resolved.runtime == "torch":
+        from edgeemo.export.sources import load_source
 
         src = load_source(ref, Overrides(input_shape=input_shape))
         if src.framework != "torch":
             raise EdgeemoError(f"{ref}: the torch runtime runs PyTorch models (zoo names, .pt, .pt2)")
         shape = [batch, *src.input_shape[1:]]
-        return rt.prepare_torch(src.module, shape, threads), src.spec
-    if not path.is_file():
-        raise EdgeemoError(f"the {runtime} runtime needs an artifact file; convert {ref} first (`edgeemo convert`)")
-    from edgeemo.source import resolve
-
-    resolve(ref)
-    expected = {"openvino": ".xml", "onnxruntime": ".onnx", "litert": ".tflite"}[runtime]
-    if path.suffix.lower() != expected:
-        if runtime == "openvino" and path.suffix.lower() == ".onnx":
-            pass  # OpenVINO reads ONNX directly
-        else:
-            raise EdgeemoError(f"{ref}: the {runtime} runtime cannot read {path.suffix} files (it reads {expected})")
-    if runtime == "openvino":
-        shape = input_shape or None
-        return rt.prepare_openvino(path, device, mode, threads, streams, shape, requests), spec
-    if runtime == "onnxruntime":
-        return rt.prepare_onnxruntime(path, threads), spec
-    return rt.prepare_litert(path, threads), spec
+        return rt.prepare_torch(src.module, shape, threads), src.spec, resolved
+    if resolved.runtime not in RUNTIMES:
+        raise EdgeemoError(f"{ref}: edgeemo bench runs {', '.join(RUNTIMES)}, not {resolved.runtime}")
+    path = Path(resolved.artifact)
+    card = find_card(path)
+    spec = spec_from_card(card, path.stem) if card else None
+    if resolved.runtime == "openvino":
+        shape = input_shape if artifact else None
+        return rt.prepare_openvino(path, device, mode, threads, streams, shape, requests), spec, resolved
+    if resolved.runtime == "onnxruntime":
+        return rt.prepare_onnxruntime(path, threads), spec, resolved
+    return rt.prepare_litert(path, threads), spec, resolved
 
 
 def benchmark(ref: str, runtime: str | None = None, device: str = "CPU", mode: str = "latency", threads: int | None = None,
               streams: int | None = None, batch: int = 1, iterations: int | None = 200, seconds: float | None = None,
               warmup: int = 10, data: str | None = None, end_to_end: bool = False, input_shape: list[int] | None = None,
               host_note: str | None = None, requests: int | None = None,
-              on_progress: Callable[[int, int | None], None] = lambda d, t: None) -> BenchResult:
+              on_progress: Callable[[int, int | None], None] = lambda d, t: None,
+              on_step: Callable[[str], None] = lambda step: None) -> BenchResult:
     if mode not in ("latency", "throughput"):
         raise EdgeemoError(f"--mode {mode!r}: latency or throughput")
     if iterations is not None and iterations <= 0:
@@ -156,7 +159,7 @@ def benchmark(ref: str, runtime: str | None = None, device: str = "CPU", mode: s
         iterations = 200
     if batch != 1 and input_shape is None and Path(ref).suffix.lower() == ".xml":
         raise EdgeemoError("--batch for an IR needs a static IR of that batch (`edgeemo convert --batch N`) or --input-shape")
-    prepared, spec = prepare(ref, runtime, device, mode, threads, streams, batch, input_shape, requests)
+    prepared, spec, resolved = prepare(ref, runtime, device, mode, threads, streams, batch, input_shape, requests, on_step)
     inputs, input_desc = _inputs(spec, prepared.input_shape, data)
     if prepared.encode is not None:
         inputs = [prepared.encode(x) for x in inputs]
@@ -183,7 +186,7 @@ def benchmark(ref: str, runtime: str | None = None, device: str = "CPU", mode: s
                        mode=mode, threads=prepared.threads, streams=prepared.streams, batch=batch, iterations=len(samples),
                        latency_ms=stats, wall_ms=wall_stats, latency_source=source, throughput_fps=fps, compile_ms=prepared.compile_ms, first_inference_ms=first,
                        precision=prepared.precision, input=input_desc, end_to_end_ms=e2e, environment=environment(),
-                       host_note=host_note)
+                       host_note=host_note, resolved=resolved.to_dict())
 
 
 def _timed_async(prepared: Prepared, inputs, seconds: float) -> list[float]:

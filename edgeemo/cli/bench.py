@@ -7,13 +7,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import (esc, TrustOpt, InputShapeOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console,
+from edgeemo.cli.common import (esc, model_line, TrustOpt, InputShapeOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console,
                                 human, print_json, remote_host, status)
 
 
 def bench(
-    model: Annotated[str, typer.Argument(metavar="MODEL", help="Artifact (.xml/.onnx/.tflite), zoo name (PyTorch eager), or a folder with --matrix.")],
-    runtime: Annotated[str | None, typer.Option("--runtime", help="openvino, onnxruntime, litert or torch (default: from the file).")] = None,
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="Artifact (.xml/.onnx/.tflite), zoo name or source model (converted once to the runtime's format and "
+                                                                              "cached; --runtime torch runs it eagerly), or a folder with --matrix.")],
+    runtime: Annotated[str | None, typer.Option("--runtime", help="openvino, onnxruntime, litert or torch (default: the artifact's own; openvino for a zoo name or source model).")] = None,
     device: Annotated[str, typer.Option("--device", help="OpenVINO device: CPU, GPU, NPU, AUTO, HETERO:NPU,CPU, ...")] = "CPU",
     mode: Annotated[str, typer.Option("--mode", help="latency (1 request, sync) or throughput (async requests/streams).")] = "latency",
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Inference threads (default: the runtime's).")] = None,
@@ -71,9 +72,9 @@ def bench(
     if matrix:
         _matrix(model, threads or 1, iterations or 200, data, device, json_out)
         return
-    with status("benchmarking...", not json_out):
+    with status("benchmarking...", not json_out) as update:
         result = benchmark(model, runtime, device, mode, threads, streams, batch, iterations, time_s, warmup, data,
-                           end_to_end, parse_shape(input_shape), host_note, requests)
+                           end_to_end, parse_shape(input_shape), host_note, requests, on_step=update)
     if json_out:
         print_json(result.to_dict())
         return
@@ -83,6 +84,7 @@ def bench(
     console.print(f"throughput {result.throughput_fps:.1f} FPS  compile {result.compile_ms:.1f} ms  first inference "
                   f"{result.first_inference_ms:.2f} ms  iterations {esc(result.iterations)}  threads {esc(result.threads)}  "
                   f"streams {esc(result.streams)}  batch {esc(result.batch)}  precision {esc(result.precision)}  input {esc(result.input)}")
+    console.print(model_line(result.resolved))
     console.print(f"latency source: {esc(result.latency_source)}; the call as Python sees it: median {result.wall_ms.median:.3f} ms, "
                   f"p99 {result.wall_ms.p99:.3f} ms")
     if result.end_to_end_ms:

@@ -28,13 +28,46 @@ InputShapeOpt = Annotated[
 
 @contextlib.contextmanager
 def status(text: str, enabled: bool = True) -> Iterator[Callable[[str], None]]:
-    """A spinner on stderr (off for --json, and when stderr is not a terminal: no stray lines in logs); yields
-    ``update(text)``."""
+    """A spinner with the current step and the elapsed time on stderr (off for --json, and when stderr is not a
+    terminal: no stray lines in logs); yields ``update(step)``. Each step that finishes is left as a line with its
+    time, so long work never runs silent."""
     if not enabled or not err_console.is_terminal:
         yield lambda _text: None
         return
-    with err_console.status(text) as spinner:
-        yield lambda new: spinner.update(new)
+    import time
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
+                  transient=True) as bar:
+        task = bar.add_task(text, total=None)
+        state = {"step": None, "t0": time.perf_counter()}
+
+        def update(new: str) -> None:
+            now = time.perf_counter()
+            if state["step"] is not None and now - state["t0"] >= 2.0:
+                bar.console.print(f"[dim]  {esc(state['step'])}: {now - state['t0']:.1f} s[/dim]")
+            state["step"], state["t0"] = new, now
+            bar.update(task, description=esc(new))
+
+        yield update
+
+
+RuntimeOpt = Annotated[
+    str | None,
+    typer.Option("--runtime", help="openvino, onnxruntime, litert, or torch/keras to run a source model eagerly. Default: an "
+                                   "artifact's own runtime; openvino for a zoo name or source model (converted and verified "
+                                   "once, cached in ~/.cache/edgeemo or $EDGEEMO_CACHE)."),
+]
+
+
+def model_line(resolved) -> str:
+    """'model: zoo-name -> artifact (runtime, from the cache)': what MODEL resolved to, for the human output."""
+    from edgeemo.resolve import ResolvedModel
+
+    if isinstance(resolved, dict):
+        resolved = ResolvedModel(**resolved)
+    return f"[dim]model: {esc(resolved.describe())}[/dim]" if resolved else ""
 
 
 def print_json(obj: Any) -> None:

@@ -81,6 +81,7 @@ def convert(
         console.print(table)
         cost = f"MACC {human(result.macc)}  params {human(result.params)}  " if result.macc else ""
         console.print(f"{esc(cost)}total {result.seconds:.1f}s  card: {esc(out)}/model.json  report: {esc(out)}/convert.json")
+        console.print(f"[dim]source weights sha256 {esc(result.source_sha256)}[/dim]")
     if result.failed:
         worst = result.failed[0]
         raise EdgeemoError(worst.error or f"{worst.format} {worst.precision} failed")

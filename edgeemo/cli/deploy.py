@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from edgeemo.cli.common import (esc, TrustOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console, human, print_json,
+from edgeemo.cli.common import (esc, model_line, TrustOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console, human, print_json,
                                 remote_host, status)
 
 
@@ -49,8 +49,8 @@ def deploy(
         except SignatureError as exc:
             raise BundleError(f"--sign {sign}: {exc}") from None
     check_out_file(out)
-    with status(f"building the {target} bundle...", not json_out):
-        result = build_bundle(model, target, out, precision, data, sign_key=sign)
+    with status(f"building the {target} bundle...", not json_out) as update:
+        result = build_bundle(model, target, out, precision, data, sign_key=sign, on_step=update)
     pushed = None
     if host is not None:
         from edgeemo.deploy.remote import push_bundle
@@ -69,6 +69,9 @@ def deploy(
         return
     console.print(f"{esc(result.bundle)}: {esc(result.target)}, {esc(result.artifact)} ({esc(result.precision)}), {human(result.bytes, 'B')}, "
                   f"{len(result.files)} files with checksums, " + ("signed" if sign else "[yellow]not signed[/] (--sign KEY)"))
+    if result.calibration:
+        console.print(f"INT8 calibration: {esc(result.calibration)}")
+    console.print(model_line(result.resolved))
     if pushed:
         console.print(f"{esc(remote)}:{esc(pushed['folder'])}: checksums {esc(pushed['verify']['verify'])}, selftest "
                       f"{esc(pushed['selftest']['selftest'])} on {esc(pushed['selftest']['machine'])} ({esc(pushed['selftest']['runtime'])})")

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import esc, TrustOpt, InputShapeOpt, JsonOpt, console, human, print_json
+from edgeemo.cli.common import esc, model_line, status, TrustOpt, InputShapeOpt, JsonOpt, console, human, print_json
 from edgeemo.reference import REFERENCE_NAME
 
 
@@ -19,10 +19,11 @@ def profile(
     json_out: JsonOpt = False,
 ) -> None:
     """Count MACC, parameters and activations per layer, and compare with the 62.99M MACC budget."""
-    from edgeemo.profile import profile as run_profile
+    from edgeemo.profile import profile_resolved
     from edgeemo.source import parse_shape
 
-    result = run_profile(model, parse_shape(input_shape))
+    with status("reading the model...", not json_out) as update:
+        result = profile_resolved(model, parse_shape(input_shape), on_step=update)
     if json_out:
         print_json(result.to_dict())
         return
@@ -41,3 +42,4 @@ def profile(
     console.print(
         f"{result.budget_fraction:.1%} of the {human(result.budget_macc)} MACC budget ({esc(REFERENCE_NAME)}): {verdict}"
     )
+    console.print(model_line(result.resolved))

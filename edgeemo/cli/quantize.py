@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import esc, TrustOpt, JsonOpt, console, err_console, human, print_json, status
+from edgeemo.cli.common import esc, model_line, TrustOpt, JsonOpt, console, err_console, human, print_json, status
 
 
 def quantize(
@@ -54,6 +54,7 @@ def quantize(
         console.print(table)
         if not data:
             console.print("accuracy: not measured (no --data)")
+        console.print(model_line(result.resolved))
         console.print(f"{result.seconds:.1f}s  report: {esc(out)}/quantize.json")
     failed = [a for a in result.artifacts if a.error]
     if failed:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from edgeemo.cli.common import esc, TrustOpt, JsonOpt, console, err_console, print_json
+from edgeemo.cli.common import esc, TrustOpt, JsonOpt, RuntimeOpt, console, err_console, model_line, print_json
 from edgeemo.kiosk.pipeline import DEFAULTS
 
 PRIVACY = ("Privacy: only the per-interval aggregates are output; no face image, crop, embedding or identity is "
@@ -26,7 +26,8 @@ def run(
     preview: Annotated[str | None, typer.Option("--preview", help="Write an annotated video (boxes, labels) here, for debugging.")] = None,
     truth: Annotated[str | None, typer.Option("--truth", help="Score the run against a truth file from `edgeemo testclip`.")] = None,
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for detection and classification.")] = 1,
-    device: Annotated[str, typer.Option("--device", help="OpenVINO device for .xml models (CPU, GPU, NPU).")] = "CPU",
+    device: Annotated[str, typer.Option("--device", help="OpenVINO device (CPU, GPU, NPU, AUTO).")] = "CPU",
+    runtime: RuntimeOpt = None,
     detector: Annotated[str, typer.Option("--detector", help="haar-alt2, haar-default or haar-alt (OpenCV cascades).")] = DEFAULTS["detector"],
     detect_width: Annotated[int, typer.Option("--detect-width", min=64, help="Detect on the frame scaled to this width.")] = DEFAULTS["detect_width"],
     min_face: Annotated[int, typer.Option("--min-face", min=24, help="Smallest face side in frame pixels.")] = DEFAULTS["min_face"],
@@ -69,11 +70,12 @@ def run(
         result = run_kiosk(model, source, interval, out, preview, truth, threads, device, detector, detect_width, min_face,
                            margin, threshold, smooth, max_frames, max_seconds,
                            on_record=(lambda r: typer.echo(json.dumps(r))) if to_stdout else None,
-                           on_progress=lambda n: bar.update(task, completed=n) if n % 15 == 0 else None)
+                           on_progress=lambda n: bar.update(task, completed=n) if n % 15 == 0 else None, runtime=runtime)
     s = result.summary
     report = {"summary": {"model": result.model, "source": source, "frames": s.frames, "fps": s.fps,
                           "faces_classified": s.faces_classified, "records": s.records, "stages_ms": s.stages,
-                          "aggregates": out or "stdout", "preview": preview, "settings": result.settings}}
+                          "aggregates": out or "stdout", "preview": preview, "settings": result.settings,
+                          "resolved": result.resolved}}
     if result.score is not None:
         report["summary"]["score"] = result.score
     if json_out:
@@ -96,15 +98,16 @@ def run(
                      f"label accuracy {sc['label_accuracy']:.3f} (uncertain {sc['uncertain_rate']:.3f})  "
                      f"stability {sc['stable_fraction']:.3f} ({sc['label_changes_per_visitor']:.2f} label changes per face, "
                      f"{sc['tracks_per_visitor']:.2f} tracks per face)")
+    target.print(model_line(result.resolved))
     target.print(f"{s.records} aggregate record(s) -> {out or 'stdout'}" + (f"; preview {preview}" if preview else ""))
 
 
 def testclip(
     data: Annotated[str, typer.Option("--data", help="Labeled faces (legend.csv + images/, class folders, FER2013 CSV).")],
     out: Annotated[str, typer.Option("--out", "-o", help="Video to write (.mp4 or .avi); the truth goes to OUT.truth.json.")] = "clip.mp4",
-    seconds: Annotated[float, typer.Option("--seconds", min=1.0)] = 30.0,
-    fps: Annotated[float, typer.Option("--fps", min=1.0)] = 15.0,
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seconds: Annotated[float, typer.Option("--seconds", min=1.0, help="Length of the clip.")] = 30.0,
+    fps: Annotated[float, typer.Option("--fps", min=1.0, help="Frames per second of the clip.")] = 15.0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for the faces picked, their paths and the background.")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Make a 640x480 test video: held-out faces of the dataset (validation split), one or two at a time, moving over a
@@ -126,8 +129,9 @@ def predict(
     emotion: Annotated[str | None, typer.Option("--emotion", "-e", help="Rank by this emotion (default: the model's first label).")] = None,
     top: Annotated[int | None, typer.Option("--top", min=1, help="Show only the N best photos.")] = None,
     csv_out: Annotated[str | None, typer.Option("--csv", help="Also write the ranking to this CSV file.")] = None,
-    threads: Annotated[int | None, typer.Option("--threads", min=1)] = None,
-    device: Annotated[str, typer.Option("--device")] = "CPU",
+    threads: Annotated[int | None, typer.Option("--threads", min=1, help="Inference threads (default: the runtime's).")] = None,
+    device: Annotated[str, typer.Option("--device", help="OpenVINO device (CPU, GPU, NPU, AUTO).")] = "CPU",
+    runtime: RuntimeOpt = None,
     trust_checkpoint: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -143,8 +147,9 @@ def predict(
 
     with Progress(console=err_console, disable=json_out or not err_console.is_terminal, transient=True) as bar:
         task = bar.add_task("photos", total=None)
-        ranked, unreadable, emotion = rank_photos(model, images, emotion, top, threads, device,
-                                                  on_progress=lambda done, total: bar.update(task, completed=done, total=total))
+        ranked, unreadable, emotion, resolved = rank_photos(
+            model, images, emotion, top, threads, device,
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total), runtime=runtime)
     rows = [{"rank": i + 1, "image": p.path, "faces": p.faces, emotion: round(p.score, 4), "label": p.label,
              "scores": p.scores} for i, p in enumerate(ranked)]
     if csv_out:
@@ -156,7 +161,7 @@ def predict(
         with atomic_path(csv_out) as tmp:
             tmp.write_text(buf.getvalue())
     if json_out:
-        print_json({"emotion": emotion, "ranked": rows, "unreadable": unreadable})
+        print_json({"emotion": emotion, "ranked": rows, "unreadable": unreadable, "resolved": resolved})
         return
     from rich.table import Table
 
@@ -167,6 +172,7 @@ def predict(
         table.add_row(str(r["rank"]), esc(r["image"]), str(r["faces"]) if r["faces"] else "0 (whole photo)",
                       f"{r[emotion]:.3f}", r["label"])
     console.print(table)
+    console.print(model_line(resolved))
     for path in unreadable:
         err_console.print(f"[yellow]skipped {esc(path)}: not a readable image[/yellow]")
 

@@ -12,6 +12,7 @@ import tarfile
 import tempfile
 import time
 import zlib
+from typing import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
@@ -42,14 +43,14 @@ class BundleResult:
     precision: str
     bytes: int
     files: dict[str, str]
+    resolved: dict | None = None  # what MODEL resolved to (edgeemo.resolve.ResolvedModel)
+    calibration: str | None = None  # how an INT8 artifact was calibrated
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    from edgeemo.resolve import file_sha256
+
+    return file_sha256(path)
 
 
 def _requirements(runtime: str) -> list[str]:
@@ -80,9 +81,11 @@ def precision_of(path: Path) -> str:
     return "fp16" if "f16" in constants else "fp32"
 
 
-def _artifact(ref: str, target, precision: str, data: str | None, work: Path) -> tuple[Path, dict]:
-    """The file this target runs: given directly, or produced with convert (+ quantize)."""
+def _artifact(ref: str, target, precision: str, data: str | None, work: Path, on_step) -> tuple[Path, dict, dict]:
+    """The file this target runs: given directly, or the source resolved by the rule every command follows
+    (``edgeemo.resolve``: converted once, cached) and quantized or halved here. Returns (file, card, resolved)."""
     from edgeemo.predictor import find_card
+    from edgeemo.resolve import ResolvedModel, resolve_model
 
     wanted_suffix = ".tflite" if target.runtime == "litert" else ".xml"
     path = Path(ref)
@@ -92,31 +95,41 @@ def _artifact(ref: str, target, precision: str, data: str | None, work: Path) ->
         card = find_card(path)
         if card is None:
             raise EdgeemoError(f"{ref}: no model card (model.json) beside it; convert it with `edgeemo convert` first")
-        return path, {**card, "precision": precision_of(path)}
-    from edgeemo.export.convert import convert
-    from edgeemo.export.sources import Overrides, load_source
+        resolved = ResolvedModel(ref, target.runtime, ref, card.get("source_sha256"))
+        return path, {**card, "precision": precision_of(path)}, resolved.to_dict()
+    fmt = "tflite" if target.runtime == "litert" else "openvino"
+    if precision == "fp16":
+        from edgeemo.export.convert import convert
+        from edgeemo.export.sources import Overrides, load_source
+
+        on_step(f"converting {ref} to {fmt} FP16")
+        result = convert(load_source(ref, Overrides()), work, (fmt,), fp16=True, data=data)
+        if result.failed:
+            raise EdgeemoError(result.failed[0].error or "conversion failed")
+        card = json.loads((work / "model.json").read_text())
+        fp16 = next(Path(a.path) for a in result.artifacts if a.precision == "fp16")
+        return fp16, card, ResolvedModel(ref, target.runtime, None, card.get("source_sha256"), converted=True).to_dict()
+    resolved = resolve_model(ref, target.runtime, on_step=on_step)
+    fp32 = Path(resolved.artifact)
+    card = find_card(fp32)
+    if precision == "fp32":
+        return fp32, card, resolved.to_dict()
     from edgeemo.quantize import quantize
 
-    fmt = "tflite" if target.runtime == "litert" else "openvino"
-    result = convert(load_source(ref, Overrides()), work, (fmt,), fp16=precision == "fp16", data=data)
-    if result.failed:
-        raise EdgeemoError(result.failed[0].error or "conversion failed")
-    fp32 = next(Path(a.path) for a in result.artifacts if a.precision == "fp32")
-    card = json.loads((work / "model.json").read_text())
-    if precision == "fp32":
-        return fp32, card
-    if precision == "fp16":
-        return next(Path(a.path) for a in result.artifacts if a.precision == "fp16"), card
-    q = quantize(ref, work, data, "real" if data else "synthetic", artifacts={fmt: fp32})
+    how = f"calibrated on {data}" if data else "data-free calibration (no --data: synthetic inputs matched to BatchNorm statistics)"
+    on_step(f"INT8 for {target.name}: {how}")
+    q = quantize(ref, work, data, "real" if data else "synthetic", artifacts={fmt: fp32},
+                 on_step=lambda step: on_step(f"INT8: {step}"))
     if q.artifacts[0].error:
         raise EdgeemoError(q.artifacts[0].error)
     int8 = q.artifacts[0]
     return Path(int8.path), {**card, "calibration": q.calibration,
-                             "int8_accuracy": {"fp32": int8.fp32, "int8": int8.int8} if int8.int8 else "not measured (no --data)"}
+                             "int8_accuracy": {"fp32": int8.fp32, "int8": int8.int8} if int8.int8 else "not measured (no --data)"}, \
+        resolved.to_dict()
 
 
 def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | None = None, data: str | None = None,
-                 sign_key: str | Path | None = None) -> BundleResult:
+                 sign_key: str | Path | None = None, on_step: Callable[[str], None] = lambda step: None) -> BundleResult:
     from edgeemo import __version__
     from edgeemo.data.preprocess import synthetic_batch
     from edgeemo.predictor import spec_from_card
@@ -132,7 +145,7 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
         work, stage = Path(tmp) / "work", Path(tmp) / "bundle"
         work.mkdir()
         stage.mkdir()
-        artifact, card = _artifact(ref, target, precision, data, work)
+        artifact, card, resolved = _artifact(ref, target, precision, data, work, on_step)
         if given:  # a ready artifact computes in what it is, whatever the target would prefer
             if asked and asked != card["precision"]:
                 raise EdgeemoError(f"{ref} is a {card['precision']} artifact, not {asked}; give its source model to get {asked}")
@@ -152,6 +165,7 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
             shutil.copyfile(module, stage / "edgeemo_kiosk" / module.name)
         (stage / "requirements.txt").write_text(
             f"# {target.name}: {target.description}\n# Python 3.11 ({target.arch})\n" + "\n".join(_requirements(target.runtime)) + "\n")
+        on_step("recording the self-test outputs")
         _record_selftest(stage, spec_from_card(card, card.get("name", "model")), synthetic_batch, precision, target.runtime)
         staged = {str(p.relative_to(stage)): p for p in sorted(stage.rglob("*")) if p.is_file()}
         files = {rel: _sha256(p) for rel, p in staged.items()}
@@ -169,11 +183,13 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
                 (stage / SIGNATURE_FILE).write_bytes(sign_manifest((stage / "manifest.json").read_bytes(), Path(sign_key)))
             except SignatureError as exc:
                 raise BundleError(f"--sign {sign_key}: {exc}") from None
+        on_step("packing and signing" if sign_key else "packing")
         with atomic_path(out) as tmp_out:
             with tarfile.open(tmp_out, "w:gz") as tar:
                 for path in sorted(stage.rglob("*")):
                     tar.add(path, arcname=str(path.relative_to(stage)), recursive=False)
-    return BundleResult(str(out), target.name, name, precision, out.stat().st_size, files)
+    return BundleResult(str(out), target.name, name, precision, out.stat().st_size, files, resolved,
+                        card.get("calibration"))
 
 
 def _record_selftest(stage: Path, spec, synthetic_batch, precision: str, runtime: str, n: int = 8) -> None:

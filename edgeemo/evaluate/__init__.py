@@ -123,7 +123,8 @@ def evaluate(predictor: Predictor, data: str, split: str = "auto", classes: list
         raise DatasetError(f"{data}: none of the images could be read")
     metrics = classification_metrics(np.array(y_true), np.array(y_pred), wanted)
     return EvalResult(model=predictor.ref, data=str(data), split=plan.part, split_reason=plan.reason, labels=wanted, n=len(y_true), skipped=skipped,
-                      resize=resize or predictor.spec.resize, seconds=time.perf_counter() - start, **metrics)
+                      resize=resize or predictor.spec.resize, seconds=time.perf_counter() - start,
+                      resolved=predictor.resolved.to_dict() if predictor.resolved else None, **metrics)
 
 
 __all__ = ["ClassMetrics", "EvalResult", "SplitPlan", "evaluate", "labeled_batches", "plan_split", "prepare"]

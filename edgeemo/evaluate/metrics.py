@@ -31,6 +31,7 @@ class EvalResult:
     resize: str = ""
     seconds: float = 0.0
     split_reason: str = ""  # why this split: the default is all images unless the model was trained on this dataset
+    resolved: dict | None = None  # what MODEL resolved to (edgeemo.resolve.ResolvedModel)
 
     def to_dict(self) -> dict:
         return asdict(self)

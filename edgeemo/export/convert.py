@@ -14,6 +14,7 @@ import numpy as np
 from edgeemo.errors import EdgeemoError
 from edgeemo.export.sources import SourceModel
 from edgeemo.export.validate import compare, is_probability
+from edgeemo.resolve import source_sha256
 from edgeemo.fsutil import artifact_bytes, atomic_path, check_out_dir, made_dir, remove_artifact
 
 FORMATS = ("onnx", "openvino", "tflite")
@@ -50,6 +51,7 @@ class ConvertResult:
     params: int | None = None
     seconds: float = 0.0
     artifacts: list[Artifact] = field(default_factory=list)
+    source_sha256: str | None = None  # the source weights' hash, also in the model card
 
     @property
     def failed(self) -> list[Artifact]:
@@ -118,10 +120,11 @@ def _convert(src, out: Path, formats, fp16, batch, inputs, inputs_kind, referenc
         **spec.to_dict(),
         "input_shape": [batch, *spec.input_shape()[1:]],
         "source": src.ref,
+        "source_sha256": source_sha256(src.ref),
         "framework": src.framework,
         "output": "softmax" if is_probability(reference) else "logits",
     }
-    result = ConvertResult(src.ref, src.framework, str(out), inputs_kind, len(inputs))
+    result = ConvertResult(src.ref, src.framework, str(out), inputs_kind, len(inputs), source_sha256=card["source_sha256"])
     with tempfile.TemporaryDirectory(dir=out, prefix=".convert-") as tmp:
         tmp = Path(tmp)
         onnx_path = None

@@ -26,6 +26,7 @@ class Profile:
     weight_bytes: int
     layers: list[LayerCost] = field(default_factory=list)
     budget_macc: int = REFERENCE_MACC
+    resolved: dict | None = None  # what MODEL resolved to, when profiled through edgeemo.resolve
 
     @property
     def budget_fraction(self) -> float:

@@ -47,6 +47,7 @@ class QuantizeResult:
     artifacts: list[Quantized] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    resolved: dict | None = None  # what MODEL resolved to: the FP32 artifact quantized first (edgeemo.resolve)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -144,7 +145,12 @@ def _quantize(ref, out: Path, data, calib, subset, formats, preset, ignored_scop
             def metric(truth, scores):  # macro recall in [0, 1] over the evaluated classes
                 return classification_metrics(truth, scores[:, columns].argmax(1), wanted)["macro_recall"]
 
-    result = QuantizeResult(str(ref), str(out), calib_desc, len(calib_x), validation, warnings=warnings)
+    from edgeemo.resolve import ResolvedModel, RUNTIME_FOR_SUFFIX
+
+    resolved = ResolvedModel(str(ref), RUNTIME_FOR_SUFFIX[first.suffix.lower()], str(first), card.get("source_sha256"),
+                             converted=src is not None)
+    result = QuantizeResult(str(ref), str(out), calib_desc, len(calib_x), validation, warnings=warnings,
+                            resolved=resolved.to_dict())
     for fmt, fp32_path in fp32.items():
         target = out / INT8_NAMES[fmt]
         item = Quantized(fmt, None, str(fp32_path), fp32_bytes=artifact_bytes(fp32_path))
