@@ -31,6 +31,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # the bundled edgeemo_kiosk package
 
 
+def _no_vendor_telemetry() -> None:
+    """OpenVINO's usage telemetry answers 'declined': a kiosk sends nothing and writes nothing under ~/intel."""
+    try:
+        from openvino_telemetry.utils import opt_in_checker
+    except ImportError:
+        return
+    opt_in_checker.OptInChecker.check = lambda self, *args, **kwargs: opt_in_checker.ConsentCheckResult.DECLINED
+
+
 def load_card() -> dict:
     return json.loads((HERE / "model.json").read_text())
 
@@ -53,6 +62,7 @@ class Model:
             self.input_shape = [int(d) for d in self.inp["shape"]]
             self.runtime = "litert"
         else:
+            _no_vendor_telemetry()
             import openvino as ov
 
             core = ov.Core()
