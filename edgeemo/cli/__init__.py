@@ -13,6 +13,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # before anything imports Te
 warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called")
 
 from edgeemo import __version__
+from edgeemo.cli import help_style
+
+help_style.install()
 from edgeemo.cli import bench as bench_cmd
 from edgeemo.cli import convert as convert_cmd
 from edgeemo.cli import demo as demo_cmd

@@ -1,0 +1,27 @@
+"""--help reads as Typer/Click users expect: argument names as MODEL, value types as TEXT/INTEGER, flags bare."""
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from edgeemo.cli import app
+
+COMMANDS = ["demo", "report", "models", "profile", "convert", "eval", "quantize", "bench", "deploy", "unpack", "run",
+            "testclip", "predict", "train", "targets"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_labels(command):
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "160", "NO_COLOR": "1"})
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert not re.search(r"<(str|bool|int|float|list\[str\])>", text), text
+    assert not re.search(r"\{[A-Z_]+\}", text), text  # usage line: MODEL, not {MODEL}
+    for line in text.splitlines():
+        if "--json" in line or "--trust-checkpoint" in line:
+            assert "BOOLEAN" not in line, line  # a flag takes no value
+    import typer
+
+    params = typer.main.get_command(app).commands[command].params
+    assert not [p.name for p in params if not p.help], "every option and argument says what it does"
