@@ -45,6 +45,8 @@ class ResolvedModel:
     def describe(self) -> str:
         if self.artifact is None:
             return f"{self.ref} run eagerly in {self.runtime}"
+        if not self.cached:
+            return f"{self.ref} ({self.runtime}, as given)"
         how = "converted now, cached" if self.converted else "from the cache" if self.cached else "as given"
         return f"{self.ref} -> {self.artifact} ({self.runtime}, {how})"
 

@@ -91,7 +91,7 @@ def bench(
         console.print(f"end to end (decode + preprocess + infer): median {result.end_to_end_ms.median:.3f} ms, "
                       f"p99 {result.end_to_end_ms.p99:.3f} ms")
     env = result.environment
-    console.print(f"host: {esc(env['cpu'])}, {esc(env['cores'])} cores; " + ", ".join(f"{esc(k)} {esc(v)}" for k, v in env["versions"].items()))
+    console.print(f"host: {esc(env['cpu'])} ({esc(env.get('isa', '?'))}), {esc(env['cores'])} cores; " + ", ".join(f"{esc(k)} {esc(v)}" for k, v in env["versions"].items()))
     if host_note:
         console.print(f"[yellow]{esc(host_note)}[/yellow]")
 
