@@ -66,6 +66,89 @@ def test_report_with_accuracy(shared_data, tmp_path):
     row = results["models"][0]["matrix"][0]
     assert row["macro_recall"] > 0.2 and row["confusion"]
     assert any(p.endswith("confusion_emolite.png") for p in results["pngs"])
+    assert set(row["labels"]) <= set(results["figure_text"]["confusion_emolite"])  # whole label names, not cut
+    assert "emolite" in results["figure_text"]["accuracy_vs_macc"]
+
+
+def _tables(page: str) -> list[list[list[str]]]:
+    """Every <table> of the page as rows of cell texts."""
+    from html.parser import HTMLParser
+
+    class Tables(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tables, self.cell = [], None
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "table":
+                self.tables.append([])
+            elif tag == "tr":
+                self.tables[-1].append([])
+            elif tag in ("td", "th"):
+                self.cell = ""
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th"):
+                self.tables[-1][-1].append(self.cell.strip())
+                self.cell = None
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+    parser = Tables()
+    parser.feed(page)
+    return parser.tables
+
+
+def test_report_figures_agree_with_its_tables(demo_run, cli):
+    """Fastest artifact, FPS and INT8 ratios are computed once: the card, the latency table and the INT8 table agree,
+    and the figures show only what is drawn (legends, readable ticks, source layer names)."""
+    out, _ = demo_run
+    result = cli("report", str(out), "--json")
+    assert result.code == 0, result.stderr
+    combined = result.json()
+    matrix = combined["models"][0]["matrix"]
+    page = (out / "report.html").read_text()
+    latency = next(t for t in _tables(page) if t[0][:1] == ["artifact"])
+    header, rows = latency[0], latency[1:]
+    median, fps_col = header.index("median ms"), header.index("FPS (1000/median)")
+    timed = [r for r in matrix if r.get("median_ms")]
+    fastest = min(timed, key=lambda r: r["median_ms"])
+    assert len(rows) == len(matrix)
+    for cells, row in zip(rows, matrix):
+        if row.get("median_ms"):
+            assert cells[median] == f"{row['median_ms']:.3f}" and cells[fps_col] == f"{1000 / row['median_ms']:.0f}"
+    card_ms = re.search(r'class="fastest-ms">([^<]+)<', page).group(1)
+    card_fps = re.search(r'class="fastest-fps">([^<]+)<', page).group(1)
+    card_name = re.search(r'class="fastest-name">([^<]+)<', page).group(1)
+    assert card_ms == f"{fastest['median_ms']:.3f}" == min((c[median] for c in rows if c[median] != "-"), key=float)
+    assert card_fps == f"{1000 / fastest['median_ms']:.0f}"
+    assert card_name == rows[matrix.index(fastest)][0]
+    int8 = next(t for t in _tables(page) if "calibration" in t[0])
+    ratio_col = next(i for i, h in enumerate(int8[0]) if h.startswith("latency INT8 / FP32"))
+    checked = 0
+    for cells in int8[1:]:
+        found = re.fullmatch(r"([\d.]+) \(([\d.]+) / ([\d.]+) ms, (\w+)\)", cells[ratio_col])
+        if not found:
+            continue
+        ratio, int8_ms, fp32_ms, runtime = found.groups()
+        fmt = cells[1]
+        by = {(r["format"], r["precision"], r["runtime"]): r for r in timed}
+        assert f"{by[(fmt, 'int8', runtime)]['median_ms']:.3f}" == int8_ms
+        assert f"{by[(fmt, 'fp32', runtime)]['median_ms']:.3f}" == fp32_ms
+        assert ratio == f"{float(int8_ms) / float(fp32_ms):.2f}" or abs(float(ratio) - float(int8_ms) / float(fp32_ms)) < 0.011
+        checked += 1
+    assert checked >= 1
+
+    texts = combined["figure_text"]
+    drawn = {r["precision"] for r in timed}
+    assert "FP16 median" not in texts["latency"] or "fp16" in drawn
+    assert {f"{p.upper()} median" for p in drawn} <= set(texts["latency"]) and "p99 (whisker)" in texts["latency"]
+    assert not any("Pareto" in t for t in texts["accuracy_vs_macc"])  # no accuracy in this run: no front drawn
+    assert any(t in ("5M", "10M", "20M", "50M") for t in texts["accuracy_vs_macc"])  # not 2x10^7
+    layers = texts["layers_emolite"]
+    assert not any("WithoutBiases" in t or t.startswith("/") for t in layers)
 
 
 def test_report_on_a_folder_without_models_is_one_line(tmp_path, cli):

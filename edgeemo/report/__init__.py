@@ -45,12 +45,14 @@ def _read_json(path: Path, kind: type):
 def build_report(run_dir: str | Path) -> dict:
     """Write report.html, the PNGs and report.json into the run folder; return the combined results."""
     from edgeemo.report.html import render
-    from edgeemo.report.plots import make_plots
+    from edgeemo.report.plots import FIGURE_TEXT, make_plots
 
     results = collect(run_dir)
     run = Path(run_dir)
     try:
+        FIGURE_TEXT.clear()
         pngs = make_plots(results, run)
+        results["figure_text"] = {name: FIGURE_TEXT.get(path.name, []) for name, path in pngs.items()}
         html = render(results, pngs)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise EdgeemoError(f"{run}: its result files do not hold what edgeemo wrote ({type(exc).__name__}: {exc})") from exc

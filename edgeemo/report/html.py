@@ -26,13 +26,14 @@ TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>edgeemo re
 <div class="cards">{% for c in cards %}<div class="card"><div><b>{{ c.name }}</b></div>
 <div class="big">{{ c.macc }}M MACC</div>
 <div>{{ c.share }} of budget: {% if c.within %}<span class="ok">within budget</span>{% else %}<span class="bad">over budget</span>{% endif %}</div>
-<div>fastest: {{ c.fastest_ms }} ms ({{ c.fastest_name }})</div>
+<div>fastest: <span class="fastest-ms">{{ c.fastest_ms }}</span> ms, <span class="fastest-fps">{{ c.fastest_fps }}</span> FPS (<span class="fastest-name">{{ c.fastest_name }}</span>)</div>
+{% if c.noise %}<div class="note">{{ c.noise }}</div>{% endif %}
 <div>macro recall: {{ c.recall }}</div></div>{% endfor %}</div>
 {% if total_s %}<p class="note">demo total time {{ total_s }} s; data: {{ data }}</p>{% endif %}
 <h2>Accuracy vs compute</h2>{% if images.accuracy_vs_macc %}<img alt="accuracy vs MACC" src="{{ images.accuracy_vs_macc }}">{% endif %}
 {% if images.accuracy_vs_latency %}<img alt="accuracy vs latency" src="{{ images.accuracy_vs_latency }}">{% endif %}
 <h2>Latency</h2>{% if images.latency %}<img alt="latency per artifact" src="{{ images.latency }}">{% endif %}
-{% for m in latency_tables %}<h3>{{ m.name }}</h3>{{ table(m.headers, m.rows, 4) }}{% endfor %}
+{% for m in latency_tables %}<h3>{{ m.name }}</h3>{{ table(m.headers, m.rows, 2) }}{% endfor %}
 <h2>Confusion matrices</h2>
 {% for name, src in confusion %}<img alt="{{ name }}" src="{{ src }}">{% else %}<p class="note">not measured: no data (run the demo with --data)</p>{% endfor %}
 <h2>Where the MACC go</h2>{% for name, src in layers %}<img alt="{{ name }}" src="{{ src }}">{% endfor %}
@@ -66,29 +67,30 @@ def render(results: dict, pngs: dict[str, Path]) -> str:
 
     env = results["environment"]
     summary = results.get("summary") or {}
+    from edgeemo.report.figures import fps, model_figures, row_label
+
+    figures = {m.get("name"): model_figures(m.get("name"), m.get("matrix")) for m in results["models"]}
     cards = []
     for m in results["models"]:
         prof = m.get("profile") or {}
         card = m.get("card") or {}
-        rows = [r for r in (m.get("matrix") or []) if r.get("median_ms")]
-        fastest = min(rows, key=lambda r: r["median_ms"]) if rows else None
-        recall = max((r["macro_recall"] for r in rows if r.get("macro_recall") is not None), default=None)
+        f = figures[m.get("name")]
         macc = prof.get("macc") or card.get("macc")
         cards.append({
             "name": _text(m.get("name")), "macc": _fmt(macc / 1e6 if macc else None, "{:.2f}"),
             "share": _fmt(macc / REFERENCE_MACC if macc else None, "{:.0%}"), "within": bool(macc and macc <= REFERENCE_MACC),
-            "fastest_ms": _fmt(fastest["median_ms"] if fastest else None),
-            "fastest_name": f"{fastest['format']} {fastest['precision']} / {fastest['runtime']}" if fastest else "-",
-            "recall": _fmt(recall) if recall is not None else "not measured: no data"})
+            "fastest_ms": _fmt(f.fastest["median_ms"] if f.fastest else None), "fastest_fps": _fmt(f.fastest_fps, "{:.0f}"),
+            "fastest_name": f.fastest_label, "noise": f.noise_note,
+            "recall": _fmt(f.best_macro_recall) if f.best_macro_recall is not None else "not measured: no data"})
     latency_tables = []
     for m in results["models"]:
         rows = m.get("matrix") or []
         if rows:
             latency_tables.append({"name": _text(m.get("name")), "headers": [
-                "format", "precision", "runtime", "device", "size", "median ms", "p99 ms", "FPS", "computes", "accuracy", "macro recall"],
-                "rows": [[_text(r.get("format")), _text(r.get("precision")), _text(r.get("runtime")), _text(r.get("device")),
+                "artifact", "device", "size", "median ms", "p99 ms", "FPS (1000/median)", "computes", "accuracy", "macro recall"],
+                "rows": [[row_label(r), _text(r.get("device")),
                           _fmt((r.get("bytes") or 0) / 1e6, "{:.2f} MB"), _fmt(r.get("median_ms")), _fmt(r.get("p99_ms")),
-                          _fmt(r.get("fps"), "{:.0f}"), _text(r.get("compute_precision") or r.get("error") or "-"),
+                          _fmt(fps(r), "{:.0f}"), _text(r.get("compute_precision") or r.get("error") or "-"),
                           _fmt(r.get("accuracy")), _fmt(r.get("macro_recall"))] for r in rows]})
     parity_rows, quant_rows = [], []
     for m in results["models"]:
@@ -98,10 +100,12 @@ def render(results: dict, pngs: dict[str, Path]) -> str:
                                           _fmt(a.get("tolerance"), "{:.0e}")],
                                 "passed": bool(a.get("passed")), "error": _text(a.get("error") or "failed")})
         q = m.get("quantize") or {}
+        ratios = {r.format: r for r in figures[m.get("name")].int8}  # from the latency table above, not a second timing
         for a in q.get("artifacts", []):
+            ratio = ratios.get(a.get("format"))
             quant_rows.append([_text(m.get("name")), _text(a.get("format")), _text(q.get("calibration", "")), _fmt(a.get("size_ratio"), "{:.2f}"),
                                _fmt((a.get("fp32") or {}).get("macro_recall")), _fmt((a.get("int8") or {}).get("macro_recall")),
-                               _fmt(a.get("latency_ratio"), "{:.2f}")])
+                               f"{ratio.ratio:.2f} ({ratio.int8_ms:.3f} / {ratio.fp32_ms:.3f} ms, {ratio.runtime})" if ratio else "-"])
     versions = env.get("versions", {})
     environment = [["CPU", _text(env.get("cpu"))], ["cores", _text(env.get("cores"))], ["OS", _text(env.get("os"))],
                    ["Python", _text(env.get("python"))]] + [[_text(k), _text(v)] for k, v in versions.items()]
@@ -117,5 +121,5 @@ def render(results: dict, pngs: dict[str, Path]) -> str:
         layers=[(k, _data_uri(v)) for k, v in pngs.items() if k.startswith("layers_")],
         parity_headers=["model", "format", "precision", "max abs diff", "top-1 agreement", "tolerance", "status"],
         parity_rows=parity_rows, quant_rows=quant_rows,
-        quant_headers=["model", "format", "calibration", "size ratio", "FP32 macro recall", "INT8 macro recall", "latency ratio"],
+        quant_headers=["model", "format", "calibration", "size ratio", "FP32 macro recall", "INT8 macro recall", "latency INT8 / FP32 (medians of the table above)"],
         environment=environment)

@@ -20,7 +20,25 @@ def _plt():
     return plt
 
 
+FIGURE_TEXT: dict[str, list[str]] = {}  # file name -> every text the figure shows (checked by tests, alt text)
+
+
+def figure_text(fig) -> list[str]:
+    """Titles, axis labels, tick labels, legend entries and annotations of a figure, in drawing order."""
+    texts = [fig._suptitle.get_text()] if fig._suptitle is not None else []
+    for ax in fig.axes:
+        texts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+        texts += [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+        legend = ax.get_legend()
+        if legend is not None:
+            texts += [t.get_text() for t in legend.get_texts()]
+        texts += [t.get_text() for t in ax.texts]
+    return [t for t in texts if t]
+
+
 def _save(fig, path: Path) -> Path:
+    fig.canvas.draw()  # tick labels exist only once drawn
+    FIGURE_TEXT[path.name] = figure_text(fig)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     _plt().close(fig)
@@ -108,43 +126,81 @@ def accuracy_vs_latency(results: dict, out: Path) -> Path | None:
     return _save(fig, out / "accuracy_vs_latency.png")
 
 
+INTERNAL_PARTS = {"WithoutBiases", "Conv", "Gemm", "MatMul", "Add", "Convolution", "GroupConvolution", "Reshape"}
+
+
+def layer_label(name: str, width: int = 42) -> str:
+    """A graph node's name as the source layer it came from: '/stages/stages.0/conv1/Conv/WithoutBiases' ->
+    'stages.0.conv1' (converter internals dropped); long names keep both ends."""
+    parts = [p for p in name.replace(":", "/").split("/") if p and p not in INTERNAL_PARTS]
+    parts = [p for i, p in enumerate(parts) if not (i + 1 < len(parts) and parts[i + 1].startswith(p))]
+    label = ".".join(parts) or name
+    if len(label) > width:
+        keep = (width - 1) // 2
+        label = label[:keep] + "…" + label[-(width - 1 - keep):]
+    return label
+
+
+def _si(value: float) -> str:
+    """20e6 -> '20M', 2.5e6 -> '2.5M'."""
+    for div, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= div:
+            return f"{value / div:g}{unit}"
+    return f"{value:g}"
+
+
+def _macc_axis(ax, values: list[float]) -> None:
+    """Log-scale MACC axis with plain ticks (1M, 2M, 5M, 10M, ...), spanning the values and the budget."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+
+    lo, hi = min(values + [REFERENCE_MACC]) / 1.6, max(values + [REFERENCE_MACC]) * 1.6
+    ticks = [m * 10 ** e for e in range(3, 11) for m in (1, 2, 5) if lo <= m * 10 ** e <= hi]
+    ax.set_xscale("log")
+    ax.set_xlim(lo, hi)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: _si(v)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def make_plots(results: dict, out: Path) -> dict[str, Path]:
     plt = _plt()
     pngs: dict[str, Path] = {}
     points = _points(results)
 
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    # the budget lines first and thin, so a model at the budget (the retail-0003 architecture) is drawn over them
+    ax.axvline(REFERENCE_MACC, color="red", lw=1, ls="--", zorder=1, label=f"budget: {REFERENCE_NAME} 62.99M MACC")
+    ax.axvline(REFERENCE_MACC / 4, color="orange", lw=1, ls=":", zorder=1, label="a quarter of the budget")
+    maccs = [p["macc"] for p in points if p["macc"]]
     if points:
         colors = {name: f"C{i}" for i, name in enumerate(sorted({p["model"] for p in points}))}
         for p in points:
-            ax.scatter(p["macc"], p["macro_recall"], color=colors[p["model"]], s=40, alpha=0.8)
+            reference = p["model"] == "emonet-resnet10"
+            ax.scatter(p["macc"], p["macro_recall"], color=colors[p["model"]], s=150 if reference else 40,
+                       marker="*" if reference else "o", edgecolor="k", lw=0.5, alpha=0.85, zorder=3)
         for name, color in colors.items():
-            ax.scatter([], [], color=color, label=name)
+            reference = name == "emonet-resnet10"
+            ax.scatter([], [], color=color, marker="*" if reference else "o", s=150 if reference else 40, edgecolor="k",
+                       lw=0.5, label=f"{name} (retail-0003 architecture)" if reference else name)
         front = pareto(points)
-        ax.plot([p["macc"] for p in front], [p["macro_recall"] for p in front], "k--", lw=1, label="Pareto front")
-        ref = [p for p in points if p["model"] == "emonet-resnet10"]
-        if ref:
-            best = max(ref, key=lambda p: p["macro_recall"])
-            ax.scatter([best["macc"]], [best["macro_recall"]], marker="*", s=300, color="gold", edgecolor="k", zorder=5,
-                       label="retail-0003 architecture (emonet-resnet10)")
+        if len(front) >= 2:
+            ax.plot([p["macc"] for p in front], [p["macro_recall"] for p in front], "k--", lw=1, zorder=2,
+                    label="Pareto front (fewer MACC, higher recall)")
         ax.set_ylabel("validation macro recall")
         ax.set_ylim(0, 1)
     else:
         ax.text(0.5, 0.5, "accuracy not measured: no data (run with --data)", ha="center", va="center",
                 transform=ax.transAxes, fontsize=12)
-        maccs = [(m["profile"] or {}).get("macc") for m in results["models"] if m["profile"]]
         for m in results["models"]:
             if m["profile"]:
-                ax.scatter(m["profile"]["macc"], 0.5, s=60)
+                maccs.append(m["profile"]["macc"])
+                ax.scatter(m["profile"]["macc"], 0.5, s=60, zorder=3)
                 ax.annotate(m["name"], (m["profile"]["macc"], 0.5), textcoords="offset points", xytext=(5, 8))
         ax.set_yticks([])
-        _ = maccs
-    ax.axvline(REFERENCE_MACC, color="red", lw=1.5, label=f"budget: {REFERENCE_NAME} 62.99M MACC")
-    ax.axvline(REFERENCE_MACC / 4, color="orange", lw=1, ls=":", label="a quarter of the budget")
-    ax.set_xscale("log")
+    _macc_axis(ax, maccs)
     ax.set_xlabel("MACC (log scale)")
     ax.set_title("accuracy vs compute")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="lower left")
     pngs["accuracy_vs_macc"] = _save(fig, out / "accuracy_vs_macc.png")
 
     latency_plot = accuracy_vs_latency(results, out)
@@ -153,17 +209,7 @@ def make_plots(results: dict, out: Path) -> dict[str, Path]:
 
     rows = [(m["name"], r) for m in results["models"] for r in (m["matrix"] or []) if r.get("median_ms")]
     if rows:
-        fig, ax = plt.subplots(figsize=(9, 0.32 * len(rows) + 1.5))
-        labels = [f"{name} {r['format']} {r['precision']} / {r['runtime']}" for name, r in rows]
-        y = range(len(rows))
-        colors = ["C2" if r["precision"] == "int8" else "C0" if r["precision"] == "fp32" else "C1" for _, r in rows]
-        ax.barh([i + 0.2 for i in y], [r["median_ms"] for _, r in rows], height=0.4, color=colors, label="median")
-        ax.barh([i - 0.2 for i in y], [r["p99_ms"] for _, r in rows], height=0.4, color=colors, alpha=0.4, label="p99")
-        ax.set_yticks(list(y), labels, fontsize=7)
-        ax.invert_yaxis()
-        ax.set_xlabel("latency, ms (1 thread, batch 1): solid median, light p99; blue FP32, orange FP16, green INT8")
-        ax.set_title("latency per artifact x runtime (this machine's CPU)")
-        pngs["latency"] = _save(fig, out / "latency.png")
+        pngs["latency"] = _latency_bars(plt, rows, out)
 
     for m in results["models"]:
         layers = [layer for layer in (m["profile"] or {}).get("layers", []) if layer["macc"] > 0]
@@ -172,7 +218,7 @@ def make_plots(results: dict, out: Path) -> dict[str, Path]:
         top = sorted(layers, key=lambda layer: layer["macc"], reverse=True)[:12]
         fig, ax = plt.subplots(figsize=(7.5, 0.3 * len(top) + 1.2))
         ax.barh(range(len(top)), [layer["macc"] / 1e6 for layer in top], color="C4")
-        ax.set_yticks(range(len(top)), [f"{layer['name'][-40:]} ({layer['op']})" for layer in top], fontsize=7)
+        ax.set_yticks(range(len(top)), [f"{layer_label(layer['name'])} ({layer['op']})" for layer in top], fontsize=7)
         ax.invert_yaxis()
         ax.set_xlabel("MACC (millions)")
         ax.set_title(f"{m['name']}: top layers of {m['profile']['macc'] / 1e6:.2f}M MACC")
@@ -184,16 +230,54 @@ def make_plots(results: dict, out: Path) -> dict[str, Path]:
         if not unique:
             continue
         items = list(unique.values())
-        fig, axes = plt.subplots(1, len(items), figsize=(3.2 * len(items), 3.2), squeeze=False)
+        fig, axes = plt.subplots(1, len(items), figsize=(3.4 * len(items), 3.6), squeeze=False)
         for ax, r in zip(axes[0], items):
             conf = r["confusion"]
             ax.imshow(conf, cmap="Blues")
             for i, row in enumerate(conf):
                 for j, v in enumerate(row):
                     ax.text(j, i, str(v), ha="center", va="center", fontsize=6)
-            ax.set_xticks(range(len(r["labels"])), [lab[:4] for lab in r["labels"]], fontsize=6)
-            ax.set_yticks(range(len(r["labels"])), [lab[:4] for lab in r["labels"]], fontsize=6)
+            ax.set_xticks(range(len(r["labels"])), r["labels"], fontsize=6, rotation=45, ha="right")
+            ax.set_yticks(range(len(r["labels"])), r["labels"], fontsize=6)
             ax.set_title(f"{r['format']} {r['precision']}\nmacro recall {r['macro_recall']:.3f}", fontsize=8)
         fig.suptitle(f"{m['name']}: confusion (rows true, columns predicted)", fontsize=9)
+        fig.tight_layout()
         pngs[f"confusion_{m['name']}"] = _save(fig, out / f"confusion_{m['name']}.png")
     return pngs
+
+
+PRECISION_COLORS = {"fp32": "C0", "fp16": "C1", "int8": "C2"}
+
+
+def _latency_bars(plt, rows: list[tuple[str, dict]], out: Path) -> Path:
+    """Median bars, p99 as a whisker beyond each; the axis follows the medians (a p99 past it is written as a number)."""
+    from matplotlib.patches import Patch
+
+    from edgeemo.report.figures import row_label
+
+    fig, ax = plt.subplots(figsize=(9, 0.3 * len(rows) + 1.6))
+    y = list(range(len(rows)))
+    medians = [r["median_ms"] for _, r in rows]
+    limit = max(medians) * 2.2
+    ax.barh(y, medians, height=0.6, color=[PRECISION_COLORS.get(r["precision"], "C7") for _, r in rows], zorder=2)
+    for i, (_, r) in enumerate(rows):
+        p99 = r.get("p99_ms")
+        if p99 and p99 > r["median_ms"]:
+            ax.plot([r["median_ms"], min(p99, limit)], [i, i], color="k", lw=1, zorder=3)
+            if p99 > limit:
+                ax.annotate(f"p99 {p99:.2f} ▸", (limit, i), xytext=(-2, 0), textcoords="offset points", ha="right",
+                            va="center", fontsize=6)
+            else:
+                ax.plot([p99], [i], marker="|", color="k", ms=6, zorder=3)
+        ax.annotate(f"{r['median_ms']:.3f}", (r["median_ms"], i), xytext=(3, -7), textcoords="offset points", fontsize=6,
+                    color="dimgray")
+    ax.set_yticks(y, [f"{name}: {row_label(r)}" for name, r in rows], fontsize=7)
+    ax.set_xlim(0, limit)
+    ax.invert_yaxis()
+    present = [p for p in PRECISION_COLORS if any(r["precision"] == p for _, r in rows)]
+    handles = [Patch(color=PRECISION_COLORS[p], label=f"{p.upper()} median") for p in present]
+    handles.append(plt.Line2D([], [], color="k", lw=1, marker="|", label="p99 (whisker)"))
+    ax.legend(handles=handles, fontsize=7, loc="lower right")
+    ax.set_xlabel("latency, ms (1 thread, batch 1)")
+    ax.set_title("latency per artifact x runtime (this machine's CPU)")
+    return _save(fig, out / "latency.png")
