@@ -23,6 +23,7 @@ class ModelSummary:
     best_macro_recall: float | None
     int8_macro_recall: float | None
     failed: list[str] = field(default_factory=list)
+    noise: str = ""  # other artifacts within noise of the fastest
 
 
 @dataclass
@@ -35,6 +36,36 @@ class DemoResult:
     steps: list[dict]
 
 
+RUNS = Path("runs/demo")
+
+
+def new_run_dir(base: Path = RUNS) -> str:
+    """A fresh timestamped run folder under ``base`` (runs are kept apart; ``base/latest`` names the newest)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder, n = base / stamp, 1
+    while folder.exists():
+        n += 1
+        folder = base / f"{stamp}-{n}"
+    return str(folder)
+
+
+def _point_latest(out: Path) -> None:
+    """``runs/demo/latest`` -> the newest run, when the run lies under the default base."""
+    import os
+
+    if out.parent.resolve() != RUNS.resolve():
+        return
+    link = out.parent / "latest"
+    try:
+        if link.is_symlink() or not link.exists():
+            tmp = out.parent / f".latest.{os.getpid()}"
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(out.name)
+            os.replace(tmp, link)
+    except OSError:
+        pass  # a filesystem without symlinks: the run folder is printed anyway
+
+
 def run_demo(models: tuple[str, ...] = DEFAULT_MODELS, data: str | None = None, out: str | Path = "runs/demo",
              iterations: int = 100, on_step: Callable[[str], None] = lambda s: None) -> DemoResult:
     from edgeemo.bench import environment
@@ -44,9 +75,15 @@ def run_demo(models: tuple[str, ...] = DEFAULT_MODELS, data: str | None = None, 
     from edgeemo.profile import profile
     from edgeemo.quantize import quantize
     from edgeemo.report import build_report
+    from edgeemo.report.figures import model_figures
+
+    from edgeemo.errors import EdgeemoError
 
     start = time.perf_counter()
     out = Path(out)
+    if (out / "summary.json").exists():
+        raise EdgeemoError(f"--out {out}: already holds a demo run; give a new folder, or leave --out out for a "
+                           "timestamped one under runs/demo/")
     out.mkdir(parents=True, exist_ok=True)
     steps: list[dict] = []
     summaries: list[ModelSummary] = []
@@ -73,15 +110,13 @@ def run_demo(models: tuple[str, ...] = DEFAULT_MODELS, data: str | None = None, 
         rows = step(f"{name}: bench every artifact" + (" + accuracy" if data else ""),
                     lambda: run_matrix(folder, threads=1, iterations=iterations, data=data))
         save_matrix(rows, folder)
-        timed = [r for r in rows if r.median_ms]
-        fastest = min(timed, key=lambda r: r.median_ms)
-        recalls = [r.macro_recall for r in rows if r.macro_recall is not None]
-        int8 = [r.macro_recall for r in rows if r.precision == "int8" and r.macro_recall is not None]
+        figures = model_figures(name, [asdict(r) for r in rows])
         failed = [f"{a.format} {a.precision}: {a.error}" for a in converted.artifacts if not a.passed]
         failed += [f"{a.format} int8: {a.error}" for a in quantized.artifacts if a.error]
-        via = "" if fastest.runtime == fastest.format else f" via {fastest.runtime}"
-        summaries.append(ModelSummary(name, cost.macc, cost.params, f"{fastest.format} {fastest.precision}{via}",
-                                      fastest.median_ms, max(recalls) if recalls else None, max(int8) if int8 else None, failed))
+        if figures.fastest is None:
+            raise EdgeemoError(f"{name}: no artifact could be timed: {'; '.join(failed) or 'see bench_matrix.json'}")
+        summaries.append(ModelSummary(name, cost.macc, cost.params, figures.fastest_label, figures.fastest["median_ms"],
+                                      figures.best_macro_recall, figures.int8_macro_recall, failed, figures.noise_note))
     seconds = time.perf_counter() - start
     summary = {"models": [asdict(s) for s in summaries], "data": data, "seconds": seconds, "steps": steps,
                "environment": environment()}
@@ -92,4 +127,5 @@ def run_demo(models: tuple[str, ...] = DEFAULT_MODELS, data: str | None = None, 
     summary["seconds"] = seconds
     with atomic_path(out / "summary.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=2) + "\n")
+    _point_latest(out)
     return DemoResult(str(out), data, seconds, report["report"], summaries, steps)

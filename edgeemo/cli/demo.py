@@ -14,15 +14,18 @@ from edgeemo.cli.common import esc, JsonOpt, console, err_console, human, print_
 def demo(
     model: Annotated[list[str] | None, typer.Option("--model", help="Zoo name or model file (repeatable). Default: emonet-resnet10 and mini-xception.")] = None,
     data: Annotated[str | None, typer.Option("--data", help="Labeled faces: real calibration and accuracy. Without: data-free INT8, no accuracy.")] = None,
-    out: Annotated[str, typer.Option("--out", "-o", help="Run folder.")] = "runs/demo",
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Run folder (new or empty). Default: a new timestamped folder "
+                                                                "runs/demo/YYYYMMDD-HHMMSS, with runs/demo/latest pointing to it.")] = None,
     iterations: Annotated[int, typer.Option("--iterations", min=10, help="Timed iterations per artifact.")] = 100,
     json_out: JsonOpt = False,
 ) -> None:
     """One command from trained models to a deployment report: profile, convert (verified), INT8, bench, eval, report."""
-    from edgeemo.demo import DEFAULT_MODELS, run_demo
+    from edgeemo.demo import DEFAULT_MODELS, new_run_dir, run_demo
     from edgeemo.fsutil import check_out_dir
 
-    check_out_dir(out)
+    out = str(check_out_dir(out)) if out else new_run_dir()
+    if not json_out:
+        err_console.print(f"run folder: {esc(out)}")
 
     with status("demo...", not json_out) as update:
 
@@ -48,6 +51,8 @@ def demo(
     if not data:
         console.print("accuracy: not measured: no data (give --data DIR, e.g. ../shared/data/facial_expressions)")
     for m in result.models:
+        if m.noise:
+            console.print(f"{esc(m.name)}: fastest {esc(m.fastest)} is {esc(m.noise)} (medians closer than the run's noise)")
         for failure in m.failed:
             console.print(f"[red]{esc(m.name)}: {esc(failure)}[/red]")
     console.print(f"report: [bold]{esc(result.report)}[/bold]   total time {result.seconds:.1f} s")
