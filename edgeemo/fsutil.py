@@ -111,3 +111,12 @@ def made_dir(path: Path) -> Iterator[Path]:
         if first_new is not None:
             shutil.rmtree(first_new, ignore_errors=True)
         raise
+
+
+def package_data(packaged: str, in_checkout: str) -> Path:
+    """A data folder shipped in the wheel as ``edgeemo/<packaged>`` (setup.py copies it there), else the checkout's
+    ``<in_checkout>/`` beside the package (an editable install or a source tree)."""
+    from importlib import resources
+
+    installed = Path(str(resources.files("edgeemo"))) / packaged
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[1] / in_checkout

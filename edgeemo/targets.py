@@ -37,8 +37,11 @@ class Target:
 
 
 def targets_dir() -> Path:
+    """$EDGEEMO_TARGETS_DIR, the package data of an installed wheel (edgeemo/_targets), or targets/ of a checkout."""
+    from edgeemo.fsutil import package_data
+
     env = os.environ.get("EDGEEMO_TARGETS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "targets"
+    return Path(env) if env else package_data("_targets", "targets")
 
 
 def list_targets() -> list[Target]:

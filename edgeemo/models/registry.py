@@ -15,9 +15,12 @@ _REGISTRY: dict[str, ModelSpec] = {}
 
 
 def zoo_dir() -> Path:
-    """Folder that holds the zoo's weights (``<name>.pt``) and model cards (``<name>.json``)."""
+    """Folder that holds the zoo's weights (``<name>.pt``) and model cards (``<name>.json``): $EDGEEMO_ZOO_DIR, the
+    package data of an installed wheel (edgeemo/_zoo), or models/ of a checkout."""
+    from edgeemo.fsutil import package_data
+
     env = os.environ.get("EDGEEMO_ZOO_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "models"
+    return Path(env) if env else package_data("_zoo", "models")
 
 
 def register_model(spec: ModelSpec) -> Callable[[Callable], Callable]:
