@@ -20,16 +20,11 @@ def artifacts(tmp_path_factory):
 @pytest.mark.parametrize("path, runtime", [("openvino/model.xml", "openvino"), ("model.onnx", "onnxruntime"),
                                            ("model.tflite", "litert")])
 def test_runtime_latency(benchmark, artifacts, path, runtime):
-    from edgeemo.bench.runtimes import prepare_litert, prepare_onnxruntime, prepare_openvino
+    from edgeemo.runtime import load
 
-    file = artifacts / path
-    prepared = {"openvino": lambda: prepare_openvino(file, "CPU", "latency", 1, 1),
-                "onnxruntime": lambda: prepare_onnxruntime(file, 1),
-                "litert": lambda: prepare_litert(file, 1)}[runtime]()
-    x = np.random.default_rng(0).uniform(0, 255, prepared.input_shape).astype(np.float32)
-    if prepared.encode:
-        x = prepared.encode(x)
-    benchmark(prepared.infer, x)
+    session = load(artifacts / path, runtime, threads=1)
+    x = session.encode(np.random.default_rng(0).uniform(0, 255, session.static_shape()).astype(np.float32))
+    benchmark(session.run, x)
 
 
 def test_torch_eager_latency(benchmark):

@@ -23,6 +23,10 @@ class MissingDependencyError(EdgeemoError):
     """An optional framework (TensorFlow, LiteRT, ...) is needed but not installed."""
 
 
+class DeviceError(EdgeemoError):
+    """A device that is not present, or a model the device cannot run as it is."""
+
+
 class Interrupted(BaseException):
     """Ctrl-C: a BaseException so no ``except Exception`` swallows it; ``finally`` blocks still remove temporary files."""
 

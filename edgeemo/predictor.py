@@ -9,10 +9,11 @@ from typing import Callable
 
 import numpy as np
 
-from edgeemo.errors import ModelLoadError, first_line
+from edgeemo.errors import ModelLoadError
+from edgeemo.formats import FORMATS
 from edgeemo.models.spec import ModelSpec
 
-ARTIFACT_SUFFIXES = {".onnx": "onnx", ".xml": "openvino", ".tflite": "tflite"}
+ARTIFACT_SUFFIXES = {f.suffix: f.name for f in FORMATS.values()}
 
 
 @dataclass
@@ -21,8 +22,13 @@ class Predictor:
     kind: str  # "torch", "keras", "onnx", "openvino", "tflite"
     spec: ModelSpec
     predict: Callable[[np.ndarray], np.ndarray]
-    runner: object | None = None
+    runner: object | None = None  # the edgeemo.runtime.Session, for artifacts
     resolved: object | None = None  # edgeemo.resolve.ResolvedModel
+
+    @property
+    def precision(self) -> str:
+        """What the predictions are computed in (the runtime's report; 'fp32 (eager)' for a source model)."""
+        return getattr(self.runner, "precision", None) or "fp32 (eager)"
 
 
 def find_card(path: Path) -> dict | None:
@@ -42,47 +48,26 @@ def find_card(path: Path) -> dict | None:
 
 def spec_from_card(card: dict, name: str) -> ModelSpec:
     """The preprocessing facts of a model card; a card with missing or malformed facts is one line."""
-    try:
-        return ModelSpec(
-            name=str(card.get("name", name)),
-            input_size=tuple(card["input_size"]),
-            channel_order=card["channel_order"],
-            labels=tuple(card.get("labels") or ()),
-            mean=tuple(card.get("mean", (0.0,))),
-            scale=tuple(card.get("scale", (1.0,))),
-            layout=card.get("layout", "NCHW"),
-            resize=card.get("resize", "crop"),
-            output=card.get("output", "softmax"),
-        )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ModelLoadError(f"{name}: the model card lacks or garbles a preprocessing fact ({type(exc).__name__}: {exc})") from None
+    from edgeemo.card import ModelCard
+
+    return ModelCard.from_dict(card, name).spec()
 
 
-def _spec_from_onnx(path: Path) -> dict | None:
-    import onnx
+def _embedded_card(path: Path, kind: str) -> dict | None:
+    """The facts convert embedded in the artifact itself (ONNX metadata_props, IR rt_info), for one without model.json."""
+    from edgeemo.card import ModelCard
 
-    try:
-        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    except Exception as exc:
-        raise ModelLoadError(f"{path}: not a readable ONNX file: {first_line(exc)}") from None
-    if "channel_order" not in props:
-        return None
-    try:
-        card = {k: json.loads(v) if v[:1] in "[{0123456789-" else v for k, v in props.items()}
-    except json.JSONDecodeError as exc:
-        raise ModelLoadError(f"{path}: its metadata (model card facts) is not valid JSON: {exc}") from None
-    shape = card.get("input_shape")
-    if shape:
-        card["input_size"] = shape[1:3] if card.get("layout") == "NHWC" else shape[2:4]
-    return card
+    card = ModelCard.from_onnx(path) if kind == "onnx" else ModelCard.from_ir(path) if kind == "openvino" else None
+    return card.to_dict() if card else None
 
 
 def load_predictor(ref: str, overrides=None, threads: int | None = None, device: str = "CPU", runtime: str | None = None,
-                   on_step=lambda step: None) -> Predictor:
+                   on_step=lambda step: None, precision: str | None = None) -> Predictor:
     """Open MODEL by the one resolution rule (``edgeemo.resolve``: a zoo name or source model becomes a cached
-    artifact, ``runtime='torch'`` runs it eagerly); its labels in edgeemo's words (one synonym table for models and
+    artifact, ``runtime='torch'`` runs it eagerly), computing in ``precision`` (OpenVINO's hint; None: the device's
+    choice, as `edgeemo bench` measures it); its labels in edgeemo's words (one synonym table for models and
     data: FER2013's 'angry' is 'anger', 'happiness' is 'happy')."""
-    predictor = _load_predictor(ref, overrides, threads, device, runtime, on_step)
+    predictor = _load_predictor(ref, overrides, threads, device, runtime, on_step, precision)
     from edgeemo.data.datasets import normalize_label
 
     labels = tuple(normalize_label(label) for label in predictor.spec.labels)
@@ -91,13 +76,16 @@ def load_predictor(ref: str, overrides=None, threads: int | None = None, device:
     return predictor
 
 
-def _load_predictor(ref: str, overrides, threads: int | None, device: str, runtime: str | None, on_step) -> Predictor:
+def _load_predictor(ref: str, overrides, threads: int | None, device: str, runtime: str | None, on_step,
+                    precision: str | None = None) -> Predictor:
     from edgeemo.export.sources import Overrides, load_source
     from edgeemo.resolve import EAGER, resolve_model
     from edgeemo.runtime import load
 
     if runtime not in (None, "openvino") and device.upper() != "CPU":
         raise ModelLoadError(f"--device {device} applies to the OpenVINO runtime; {runtime} runs on the CPU here")
+    if precision and runtime not in (None, "openvino"):
+        raise ModelLoadError(f"--precision-hint {precision} applies to the OpenVINO runtime, not {runtime}")
     resolved = resolve_model(ref, runtime, overrides, on_step)
     if resolved.runtime in EAGER:
         src = load_source(ref, overrides or Overrides())
@@ -106,14 +94,12 @@ def _load_predictor(ref: str, overrides, threads: int | None, device: str, runti
         return Predictor(ref, src.framework, src.spec, src.reference, resolved=resolved)
     path = Path(resolved.artifact)
     kind = ARTIFACT_SUFFIXES[path.suffix.lower()]
-    card = find_card(path) or (_spec_from_onnx(path) if kind == "onnx" else None)
+    card = find_card(path) or _embedded_card(path, kind)
     if card is None:
-        raise ModelLoadError(f"{ref}: no model card (model.json) beside it; convert it with `edgeemo convert` first")
+        raise ModelLoadError(f"{ref}: no model card (model.json beside it, or facts embedded by edgeemo convert); convert it with `edgeemo convert` first")
     spec = spec_from_card(card, path.stem)
     if overrides is not None and overrides.labels:
         spec = replace(spec, labels=tuple(overrides.labels))
-    options = {"threads": threads} if threads else {}
-    if resolved.runtime == "openvino":
-        options["device"] = device
-    runner = load(path, resolved.runtime, **options)
+    options = {"device": device, "precision": precision} if resolved.runtime == "openvino" else {}
+    runner = load(path, resolved.runtime, threads=threads, **options)
     return Predictor(ref, kind, spec, runner.infer, runner, resolved)

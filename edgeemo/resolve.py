@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Callable
 
 from edgeemo.errors import EdgeemoError
+from edgeemo.formats import FORMATS
+from edgeemo.runtime import RUNTIME_FOR_SUFFIX
 
 DEFAULT_RUNTIME = "openvino"
 EAGER = ("torch", "keras")  # the source's own framework, no conversion
-FORMAT_FOR_RUNTIME = {"openvino": "openvino", "onnxruntime": "onnx", "litert": "tflite"}
-RUNTIME_FOR_SUFFIX = {".xml": "openvino", ".onnx": "onnxruntime", ".tflite": "litert"}
+FORMAT_FOR_RUNTIME = {f.runtimes[0]: f.name for f in FORMATS.values()}  # the format a runtime gets a source converted to
 RUNTIMES = (*FORMAT_FOR_RUNTIME, *EAGER)
 
 

@@ -84,7 +84,8 @@ def test_npu_preflight_rejects_dynamic_shapes(tmp_path):
     import openvino as ov
     import torch
 
-    from edgeemo.bench.runtimes import DeviceError, npu_preflight
+    from edgeemo.errors import DeviceError
+    from edgeemo.runtime.openvino import npu_preflight
     from edgeemo.models import create_model
 
     path = tmp_path / "dyn.onnx"

@@ -96,7 +96,7 @@ def test_emonet_cli_json_fp16_and_metadata(cli, tmp_path):
     model = ov.Core().read_model(str(tmp_path / "openvino" / "model.xml"))
     assert model.inputs[0].get_partial_shape().is_static
     assert list(model.inputs[0].get_shape()) == [1, 3, 64, 64]
-    assert model.get_rt_info(["edgeemo", "labels"]).astype(str) == "neutral,happy,sad,surprise,anger"
+    assert json.loads(model.get_rt_info(["edgeemo", "labels"]).astype(str)) == ["neutral", "happy", "sad", "surprise", "anger"]
     assert model.get_rt_info(["edgeemo", "channel_order"]).astype(str) == "bgr"
     # the LiteRT wrapper takes the zoo's NCHW batch and the model's own NHWC batch alike
     runner = load(tmp_path / "model.tflite")
@@ -194,10 +194,10 @@ def test_unsupported_op_names_op_and_format(tmp_path, cli):
 
 def test_drift_is_caught(tmp_path, monkeypatch):
     """A runtime that disagrees with the source fails verification and leaves no artifact behind."""
-    from edgeemo.runtime.onnxruntime import OnnxRuntimeRunner
+    from edgeemo.runtime.onnxruntime import OnnxRuntimeSession
 
-    original = OnnxRuntimeRunner._run
-    monkeypatch.setattr(OnnxRuntimeRunner, "_run", lambda self, x: original(self, x) + 0.01)
+    original = OnnxRuntimeSession.output
+    monkeypatch.setattr(OnnxRuntimeSession, "output", lambda self: original(self) + 0.01)
     result = convert(load_source("emolite", Overrides()), tmp_path, formats=("onnx",))
     assert result.failed and "onnx fp32 drifted" in result.failed[0].error
     assert not (tmp_path / "model.onnx").exists()

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tarfile
+from pathlib import Path
 
 import pytest
 
@@ -54,10 +55,12 @@ def test_bundles_for_every_target_verify_and_selftest(converted, tmp_path, cli, 
     assert "torch" not in requirements and "tensorflow" not in requirements and "edgeemo" not in requirements
     imports = [line.strip() for line in (dest / "runner.py").read_text().splitlines() if line.strip().startswith(("import ", "from "))]
     assert not [line for line in imports if "torch" in line or "tensorflow" in line
-                or ("edgeemo" in line and "edgeemo_kiosk" not in line)], imports
-    # the bundled kiosk package imports with edgeemo, torch and tensorflow made unimportable
+                or ("edgeemo" in line and "edgeemo_kiosk" not in line and "edgeemo_runtime" not in line)], imports
+    # the bundled kiosk and runtime packages import with edgeemo, torch and tensorflow made unimportable
     blocked = "import sys; sys.modules.update(edgeemo=None, torch=None, tensorflow=None); "
-    check = subprocess.run([sys.executable, "-c", blocked + "import edgeemo_kiosk, edgeemo_kiosk.preprocess"],
+    check = subprocess.run([sys.executable, "-c", blocked + "import edgeemo_kiosk, edgeemo_kiosk.preprocess, "
+                            "edgeemo_runtime.openvino, edgeemo_runtime.litert, edgeemo_runtime.measure; "
+                            "assert edgeemo_runtime.ModelLoadError.__module__ == 'edgeemo_runtime._compat'"],
                            capture_output=True, text=True, cwd=dest)
     assert check.returncode == 0, check.stderr
 
@@ -184,3 +187,34 @@ def test_unsigned_bundles_need_allow_unsigned(converted, tmp_path, cli, signing_
     allowed = subprocess.run([sys.executable, str(tmp_path / "c" / "runner.py"), "verify", "--allow-unsigned"],
                              capture_output=True, text=True)
     assert allowed.returncode == 0 and "NOT checked" in allowed.stderr
+
+
+def _runner_bench(folder: Path, iterations: int) -> dict:
+    env = dict(os.environ, EDGEEMO_DEVICE="CPU")
+    out = subprocess.run([sys.executable, str(folder / "runner.py"), "--threads", "1", "bench", "--iterations", str(iterations)],
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("target, artifact", [("rpi5", None), ("cpu-x86", "openvino/model.xml")])
+def test_runner_bench_and_edgeemo_bench_agree(converted, rpi_bundle, tmp_path, cli, signing_key, target, artifact):
+    """The kiosk's `runner.py bench` and `edgeemo bench` run the same runtime layer and measuring loop: on the same
+    artifact their medians agree within noise (alternating rounds; the tight figure is in benchmarks/)."""
+    bundle = rpi_bundle
+    if artifact:
+        bundle = tmp_path / f"{target}.tar.gz"
+        assert cli("deploy", str(converted / artifact), "--target", target, "--out", str(bundle), "--sign", str(signing_key[0])).code == 0
+    dest = tmp_path / "u"
+    assert cli("unpack", str(bundle), "--to", str(dest), "--trust", str(signing_key[1])).code == 0
+    model = dest / json.loads((dest / "model.json").read_text())["artifact"]
+    kiosk, ours = [], []
+    for _ in range(3):
+        k = _runner_bench(dest, 150)
+        e = cli("bench", str(model), "--threads", "1", "--iterations", "150", "--json").json()
+        kiosk.append(k["latency_ms"]["median"])
+        ours.append(e["latency_ms"]["median"])
+    assert (k["latency_source"], k["precision"], k["threads"], k["runtime"]) == (
+        e["latency_source"], e["precision"], e["threads"], e["runtime"])
+    ratio = sorted(kiosk)[1] / sorted(ours)[1]
+    assert 0.6 < ratio < 1.6, (kiosk, ours)

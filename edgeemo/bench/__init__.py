@@ -11,10 +11,12 @@ from typing import Callable
 
 import numpy as np
 
-from edgeemo.bench.measure import measure
-from edgeemo.bench.runtimes import RUNTIME_FOR_SUFFIX, RUNTIMES, DeviceError, Prepared
-from edgeemo.bench.stats import LatencyStats
-from edgeemo.errors import EdgeemoError
+from edgeemo.errors import DeviceError, EdgeemoError
+from edgeemo.runtime import RUNTIMES as FILE_RUNTIMES
+from edgeemo.runtime import Session
+from edgeemo.runtime.measure import LatencyStats, measure
+
+RUNTIMES = (*FILE_RUNTIMES, "torch")
 
 
 @dataclass
@@ -78,34 +80,29 @@ def cpu_isa() -> str:
     return " ".join(found) or "baseline"
 
 
-def _inputs(spec, shape: list[int], data: str | None, n: int = 16) -> tuple[list[np.ndarray], str]:
-    from edgeemo.runtime import adapt_layout, layout_of
+def _inputs(session: Session, spec, data: str | None, n: int = 16) -> tuple[list, str]:
+    """``n`` pre-encoded batches: faces from DATA preprocessed by the model's spec, else seeded random values."""
+    from edgeemo.runtime import random_inputs
 
-    batch = shape[0]
-    if data and spec is not None:
-        from edgeemo.data import load_dataset
-        from edgeemo.data.preprocess import preprocess
+    if not (data and spec is not None):
+        return random_inputs(session, n), "random"
+    from edgeemo.data import load_dataset
+    from edgeemo.data.preprocess import preprocess
 
-        samples = load_dataset(data).take(n * batch)
-        xs = [preprocess(im, spec) for im in (s.load() for s in samples) if im is not None]
-        if not xs:
-            raise EdgeemoError(f"{data}: no readable images")
-        arr = np.stack(xs)
-        arr = np.concatenate([arr] * (-(-n * batch // len(arr))))[: n * batch]
-        desc = f"faces from {data}"
-    else:
-        rng = np.random.default_rng(0)
-        arr = rng.uniform(-1, 1, size=(n * batch, *shape[1:])).astype(np.float32)
-        desc = "random"
-    layout = layout_of(shape)
-    return [np.ascontiguousarray(adapt_layout(arr[i * batch:(i + 1) * batch], shape, layout)) for i in range(n)], desc
+    batch = session.batch
+    samples = load_dataset(data).take(n * batch)
+    xs = [preprocess(im, spec) for im in (s.load() for s in samples) if im is not None]
+    if not xs:
+        raise EdgeemoError(f"{data}: no readable images")
+    arr = np.stack(xs)
+    arr = np.concatenate([arr] * (-(-n * batch // len(arr))))[: n * batch]
+    return [session.encode(session.adapt(arr[i * batch:(i + 1) * batch])) for i in range(n)], f"faces from {data}"
 
 
 def prepare(ref: str, runtime: str | None, device: str, mode: str, threads: int | None, streams: int | None,
-            batch: int, input_shape: list[int] | None, requests: int | None = None,
+            batch: int, input_shape: list[int] | None, requests: int | None = None, precision: str | None = None,
             on_step: Callable[[str], None] = lambda step: None):
-    """Open MODEL in its runtime by the one resolution rule (``edgeemo.resolve``): (Prepared, spec or None, ResolvedModel)."""
-    from edgeemo.bench import runtimes as rt
+    """Open MODEL in its runtime by the one resolution rule (``edgeemo.resolve``): (Session, spec or None, ResolvedModel)."""
     from edgeemo.export.sources import Overrides
     from edgeemo.predictor import find_card, spec_from_card
     from edgeemo.resolve import is_artifact, resolve_model
@@ -128,27 +125,30 @@ def prepare(ref: str, runtime: str | None, device: str, mode: str, threads: int 
         src = load_source(ref, Overrides(input_shape=input_shape))
         if src.framework != "torch":
             raise EdgeemoError(f"{ref}: the torch runtime runs PyTorch models (zoo names, .pt, .pt2)")
-        shape = [batch, *src.input_shape[1:]]
-        return rt.prepare_torch(src.module, shape, threads), src.spec, resolved
+        from edgeemo.runtime.torch_eager import TorchSession
+
+        return TorchSession(src.module, [batch, *src.input_shape[1:]], threads), src.spec, resolved
     if resolved.runtime not in RUNTIMES:
         raise EdgeemoError(f"{ref}: edgeemo bench runs {', '.join(RUNTIMES)}, not {resolved.runtime}")
     path = Path(resolved.artifact)
     card = find_card(path)
     spec = spec_from_card(card, path.stem) if card else None
+    from edgeemo.runtime import load
+
+    options = {}
     if resolved.runtime == "openvino":
-        shape = input_shape if artifact else None
-        return rt.prepare_openvino(path, device, mode, threads, streams, shape, requests), spec, resolved
-    if resolved.runtime == "onnxruntime":
-        return rt.prepare_onnxruntime(path, threads), spec, resolved
-    return rt.prepare_litert(path, threads), spec, resolved
+        options = {"mode": mode, "streams": streams, "requests": requests, "input_shape": input_shape if artifact else None}
+    return load(path, resolved.runtime, device=device, threads=threads, precision=precision, **options), spec, resolved
 
 
 def benchmark(ref: str, runtime: str | None = None, device: str = "CPU", mode: str = "latency", threads: int | None = None,
               streams: int | None = None, batch: int = 1, iterations: int | None = 200, seconds: float | None = None,
               warmup: int = 10, data: str | None = None, end_to_end: bool = False, input_shape: list[int] | None = None,
-              host_note: str | None = None, requests: int | None = None,
+              host_note: str | None = None, requests: int | None = None, precision: str | None = None,
               on_progress: Callable[[int, int | None], None] = lambda d, t: None,
               on_step: Callable[[str], None] = lambda step: None) -> BenchResult:
+    """Time MODEL with the one protocol of ``edgeemo.runtime.measure``. ``precision``: OpenVINO's compute-precision
+    hint (f32, bf16, f16); None leaves the device's choice, and the result records what it computed in."""
     if mode not in ("latency", "throughput"):
         raise EdgeemoError(f"--mode {mode!r}: latency or throughput")
     if iterations is not None and iterations <= 0:
@@ -159,50 +159,45 @@ def benchmark(ref: str, runtime: str | None = None, device: str = "CPU", mode: s
         iterations = 200
     if batch != 1 and input_shape is None and Path(ref).suffix.lower() == ".xml":
         raise EdgeemoError("--batch for an IR needs a static IR of that batch (`edgeemo convert --batch N`) or --input-shape")
-    prepared, spec, resolved = prepare(ref, runtime, device, mode, threads, streams, batch, input_shape, requests, on_step)
-    inputs, input_desc = _inputs(spec, prepared.input_shape, data)
-    if prepared.encode is not None:
-        inputs = [prepared.encode(x) for x in inputs]
-    batch = prepared.input_shape[0]
-    if mode == "throughput" and prepared.run_async is not None:
+    session, spec, resolved = prepare(ref, runtime, device, mode, threads, streams, batch, input_shape, requests,
+                                      precision, on_step)
+    inputs, input_desc = _inputs(session, spec, data)
+    batch = session.batch
+    if mode == "throughput" and session.run_async is not None:
         count = iterations or 1000
-        prepared.run_async(inputs, min(count, 20))  # warm-up
+        session.run_async(inputs, min(count, 20))  # warm-up
         t0 = time.perf_counter()
         first = 0.0
-        samples = prepared.run_async(inputs, count) if iterations else _timed_async(prepared, inputs, seconds)
+        samples = session.run_async(inputs, count) if iterations else _timed_async(session, inputs, seconds)
         wall = time.perf_counter() - t0
         stats = wall_stats = LatencyStats.from_samples(samples)
         fps = len(samples) * batch / wall
         source = "completion callbacks of the async queue"
     else:
-        samples, first, reported = measure(prepared.infer, inputs, iterations, seconds, warmup, on_progress,
-                                           prepared.runtime_latency)
-        wall_stats = LatencyStats.from_samples(samples)
-        stats = LatencyStats.from_samples(reported) if reported else wall_stats
-        source = "runtime-reported (InferRequest.latency, as benchmark_app)" if reported else "wall clock around the call"
+        m = measure(session, inputs, iterations, seconds, warmup, on_progress)
+        samples, first, stats, wall_stats, source = m.wall_ms, m.first_ms, m.latency, m.wall, m.source
         fps = 1000.0 * batch / stats.mean
-    e2e = _end_to_end(prepared, spec, data) if end_to_end else None
-    return BenchResult(model=ref, runtime=prepared.runtime, device=prepared.device, device_name=prepared.device_name or prepared.device,
-                       mode=mode, threads=prepared.threads, streams=prepared.streams, batch=batch, iterations=len(samples),
-                       latency_ms=stats, wall_ms=wall_stats, latency_source=source, throughput_fps=fps, compile_ms=prepared.compile_ms, first_inference_ms=first,
-                       precision=prepared.precision, input=input_desc, end_to_end_ms=e2e, environment=environment(),
-                       host_note=host_note, resolved=resolved.to_dict())
+    e2e = _end_to_end(session, spec, data) if end_to_end else None
+    return BenchResult(model=ref, runtime=session.runtime, device=session.device, device_name=session.device_name,
+                       mode=mode, threads=session.threads, streams=session.streams, batch=batch, iterations=len(samples),
+                       latency_ms=stats, wall_ms=wall_stats, latency_source=source, throughput_fps=fps,
+                       compile_ms=session.compile_ms, first_inference_ms=first, precision=session.precision, input=input_desc,
+                       end_to_end_ms=e2e, environment=environment(), host_note=host_note, resolved=resolved.to_dict())
 
 
-def _timed_async(prepared: Prepared, inputs, seconds: float) -> list[float]:
+def _timed_async(session: Session, inputs, seconds: float) -> list[float]:
     samples: list[float] = []
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        samples += prepared.run_async(inputs, 50)
+        samples += session.run_async(inputs, 50)
     return samples
 
 
-def _end_to_end(prepared: Prepared, spec, data: str | None, n: int = 50) -> LatencyStats:
+def _end_to_end(session: Session, spec, data: str | None, n: int = 50) -> LatencyStats:
     """Decode a real JPEG, preprocess with the spec, infer: what a kiosk pays per face."""
     import cv2
 
     from edgeemo.data.preprocess import preprocess
-    from edgeemo.runtime import adapt_layout, layout_of
 
     if spec is None:
         raise EdgeemoError("--end-to-end needs the model card (model.json) beside the artifact for its preprocessing")
@@ -219,9 +214,7 @@ def _end_to_end(prepared: Prepared, spec, data: str | None, n: int = 50) -> Late
     for _ in range(n):
         t0 = time.perf_counter_ns()
         image = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
-        x = adapt_layout(preprocess(image, spec)[None], prepared.input_shape, prepared.layout or layout_of(prepared.input_shape))
-        x = np.ascontiguousarray(x)
-        prepared.infer(prepared.encode(x) if prepared.encode is not None else x)  # encoding is part of the kiosk path
+        session.run(session.encode(session.adapt(preprocess(image, spec)[None])))  # encoding is part of the kiosk path
         samples.append((time.perf_counter_ns() - t0) / 1e6)
     return LatencyStats.from_samples(samples)
 

@@ -9,19 +9,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from edgeemo.formats import folder_artifacts
 from edgeemo.fsutil import artifact_bytes, atomic_path
 
-# (relative path, format, precision, runtimes that read it)
-ARTIFACTS = (
-    ("model.onnx", "onnx", "fp32", ("onnxruntime", "openvino")),
-    ("model_int8.onnx", "onnx", "int8", ("onnxruntime",)),
-    ("openvino/model.xml", "openvino", "fp32", ("openvino",)),
-    ("openvino-fp16/model.xml", "openvino", "fp16", ("openvino",)),
-    ("openvino-int8/model.xml", "openvino", "int8", ("openvino",)),
-    ("model.tflite", "tflite", "fp32", ("litert",)),
-    ("model_fp16.tflite", "tflite", "fp16", ("litert",)),
-    ("model_int8.tflite", "tflite", "int8", ("litert",)),
-)
+ARTIFACTS = folder_artifacts()  # (relative path, format, precision, runtimes that read it): edgeemo.formats
 
 
 @dataclass
@@ -47,8 +38,10 @@ class MatrixRow:
 
 
 def run_matrix(folder: str | Path, threads: int | None = 1, iterations: int = 200, data: str | None = None,
-               device: str = "CPU", classes: list[str] | None = None,
+               device: str = "CPU", classes: list[str] | None = None, precision: str | None = None,
                on_step: Callable[[str], None] = lambda s: None) -> list[MatrixRow]:
+    """Latency and (with ``data``) accuracy of every artifact in every runtime that reads it; both figures of a row come
+    from the same runtime, device and compute precision (``precision``: OpenVINO's hint; None: the device's own)."""
     from edgeemo.bench import benchmark
     from edgeemo.errors import EdgeemoError
 
@@ -59,27 +52,30 @@ def run_matrix(folder: str | Path, threads: int | None = 1, iterations: int = 20
     if not found:
         raise EdgeemoError(f"{folder}: no artifacts (model.onnx, openvino/model.xml, model.tflite, ...); run `edgeemo convert` first")
     rows: list[MatrixRow] = []
-    accuracy_cache: dict[str, tuple] = {}
+    accuracy_cache: dict[tuple, tuple] = {}
     for path, fmt, prec, runtimes in found:
         size = artifact_bytes(path)
         for runtime in runtimes:
             on_step(f"{path.relative_to(folder)} on {runtime}")
-            row = MatrixRow(fmt, prec, runtime, device if runtime == "openvino" else "CPU", str(path.relative_to(folder)),
+            on = device if runtime == "openvino" else "CPU"
+            hint = precision if runtime == "openvino" else None
+            row = MatrixRow(fmt, prec, runtime, on, str(path.relative_to(folder)),
                             card.get("macc"), card.get("params"), size, None, None, None, None)
             try:
-                r = benchmark(str(path), runtime, device if runtime == "openvino" else "CPU", threads=threads,
-                              iterations=iterations)
+                r = benchmark(str(path), runtime, on, threads=threads, iterations=iterations, precision=hint)
                 row.median_ms, row.p90_ms, row.p99_ms = r.latency_ms.median, r.latency_ms.p90, r.latency_ms.p99
                 row.fps = 1000.0 / r.latency_ms.median
                 row.compute_precision = r.precision
                 if data:
-                    if str(path) not in accuracy_cache:
+                    key = (str(path), runtime, on, hint)
+                    if key not in accuracy_cache:
                         from edgeemo.evaluate import evaluate
                         from edgeemo.predictor import load_predictor
 
-                        e = evaluate(load_predictor(str(path)), data, "val", classes)
-                        accuracy_cache[str(path)] = (e.accuracy, e.macro_recall, e.confusion, e.labels)
-                    row.accuracy, row.macro_recall, row.confusion, row.labels = accuracy_cache[str(path)]
+                        predictor = load_predictor(str(path), device=on, runtime=runtime, precision=hint)
+                        e = evaluate(predictor, data, "val", classes)
+                        accuracy_cache[key] = (e.accuracy, e.macro_recall, e.confusion, e.labels)
+                    row.accuracy, row.macro_recall, row.confusion, row.labels = accuracy_cache[key]
             except EdgeemoError as exc:
                 row.error = str(exc)
             rows.append(row)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import (esc, model_line, TrustOpt, InputShapeOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console,
+from edgeemo.cli.common import (esc, hint, model_line, PrecisionHintOpt, TrustOpt, InputShapeOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console,
                                 human, print_json, remote_host, status)
 
 
@@ -29,6 +29,7 @@ def bench(
     target: Annotated[str | None, typer.Option("--target", help="Apply a profile from targets/ (see `edgeemo targets`).")] = None,
     matrix: Annotated[bool, typer.Option("--matrix", help="MODEL is a convert/quantize folder: bench every artifact x runtime.")] = False,
     input_shape: InputShapeOpt = None,
+    precision_hint: PrecisionHintOpt = None,
     remote: RemoteOpt = None,
     ssh_config: SshConfigOpt = None,
     remote_python: RemotePythonOpt = "python3",
@@ -54,7 +55,7 @@ def bench(
         return
     host_note = None
     if target:
-        from edgeemo.bench.runtimes import openvino_devices
+        from edgeemo.runtime.openvino import devices as openvino_devices
         from edgeemo.targets import load_target
 
         profile = load_target(target)
@@ -70,11 +71,11 @@ def bench(
         if host_note:
             err_console.print(f"[yellow]note:[/yellow] {esc(host_note)}")
     if matrix:
-        _matrix(model, threads or 1, iterations or 200, data, device, json_out)
+        _matrix(model, threads or 1, iterations or 200, data, device, json_out, hint(precision_hint))
         return
     with status("benchmarking...", not json_out) as update:
         result = benchmark(model, runtime, device, mode, threads, streams, batch, iterations, time_s, warmup, data,
-                           end_to_end, parse_shape(input_shape), host_note, requests, on_step=update)
+                           end_to_end, parse_shape(input_shape), host_note, requests, hint(precision_hint), on_step=update)
     if json_out:
         print_json(result.to_dict())
         return
@@ -107,13 +108,14 @@ def _latency_table(title: str, stats: dict[str, float]) -> Table:
     return table
 
 
-def _matrix(folder: str, threads: int, iterations: int, data: str | None, device: str, json_out: bool) -> None:
+def _matrix(folder: str, threads: int, iterations: int, data: str | None, device: str, json_out: bool,
+            precision: str | None = None) -> None:
     from dataclasses import asdict
 
     from edgeemo.bench.matrix import run_matrix, save_matrix
 
     with status("bench matrix...", not json_out) as update:
-        rows = run_matrix(folder, threads, iterations, data, device, on_step=lambda s: update(f"bench: {s}"))
+        rows = run_matrix(folder, threads, iterations, data, device, precision=precision, on_step=lambda s: update(f"bench: {s}"))
     json_path, csv_path = save_matrix(rows, folder)
     if json_out:
         print_json([asdict(r) for r in rows])

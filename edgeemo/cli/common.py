@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from enum import Enum
 from typing import Annotated, Any, Callable, Iterator
 
 import typer
@@ -51,6 +52,23 @@ def status(text: str, enabled: bool = True) -> Iterator[Callable[[str], None]]:
             bar.update(task, description=esc(new))
 
         yield update
+
+
+class PrecisionHint(str, Enum):
+    f32 = "f32"
+    bf16 = "bf16"
+    f16 = "f16"
+
+
+PrecisionHintOpt = Annotated[
+    PrecisionHint | None,
+    typer.Option("--precision-hint", help="OpenVINO compute precision. Default: the device's own (bf16 on CPUs with AMX, f16 "
+                                          "on GPU/NPU), as a deployment gets; the result records what it computed in."),
+]
+
+
+def hint(value: PrecisionHint | None) -> str | None:
+    return value.value if value is not None else None
 
 
 RuntimeOpt = Annotated[

@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from edgeemo.cli.common import esc, model_line, RuntimeOpt, TrustOpt, ChannelOrderOpt, JsonOpt, LabelsOpt, MeanOpt, ScaleOpt, console, err_console, overrides, print_json
+from edgeemo.cli.common import esc, hint, model_line, PrecisionHintOpt, RuntimeOpt, TrustOpt, ChannelOrderOpt, JsonOpt, LabelsOpt, MeanOpt, ScaleOpt, console, err_console, overrides, print_json
 
 RESIZE_POLICIES = ("squash", "letterbox", "crop")
 
@@ -33,6 +33,7 @@ def evaluate(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Use at most N images (spread over the classes).")] = None,
     device: Annotated[str, typer.Option("--device", help="OpenVINO device (CPU, GPU, NPU, AUTO).")] = "CPU",
     runtime: RuntimeOpt = None,
+    precision_hint: PrecisionHintOpt = None,
     trust_checkpoint: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -47,7 +48,7 @@ def evaluate(
 
     with status("opening the model...", not json_out) as update:
         predictor = load_predictor(model, overrides(None, channel_order, mean, scale, labels), device=device,
-                                   runtime=runtime, on_step=update)
+                                   runtime=runtime, on_step=update, precision=hint(precision_hint))
     wanted = [c.strip() for c in classes.split(",")] if classes else None
     policies = RESIZE_POLICIES if resize == "compare" else (resize,)
     results = []
@@ -83,5 +84,5 @@ def _print(r) -> None:
     skipped = ", ".join(f"{k} {v}" for k, v in r.skipped.items()) or "none"
     console.print(f"accuracy {r.accuracy:.3f}  macro recall [bold]{r.macro_recall:.3f}[/bold]  macro F1 {r.macro_f1:.3f}  "
                   f"skipped: {esc(skipped)}  ({r.seconds:.1f}s)")
-    console.print(f"split: {esc(r.split)}, {r.n} images: {esc(r.split_reason)}")
+    console.print(f"split: {esc(r.split)}, {r.n} images: {esc(r.split_reason)}; computed in {esc(r.computed_in)}")
     console.print(model_line(r.resolved))

@@ -3,7 +3,7 @@ recorded self-test data and a manifest of checksums, in one tar.gz; and a safe, 
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import importlib.metadata as md
 import importlib.util
 import json
@@ -24,6 +24,7 @@ from edgeemo.fsutil import atomic_path
 RUNNER = Path(__file__).with_name("runner.py")
 KIOSK = Path(__file__).parents[1] / "kiosk"  # copied as edgeemo_kiosk/, with edgeemo's preprocessing beside it
 PREPROCESS = Path(__file__).parents[1] / "data" / "preprocess.py"
+RUNTIME = Path(__file__).parents[1] / "runtime"  # copied as edgeemo_runtime/: the code edgeemo bench measures
 SIGNATURE = Path(__file__).with_name("signature.py")  # bundled too: the kiosk checks signatures with this same code
 MAX_BUNDLE_BYTES = 2 << 30  # what unpack extracts at most, summed over the members the manifest lists
 MAX_MANIFEST_BYTES = 1 << 20
@@ -163,6 +164,10 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
         (stage / "edgeemo_kiosk").mkdir()
         for module in sorted(KIOSK.glob("*.py")) + [PREPROCESS, SIGNATURE]:
             shutil.copyfile(module, stage / "edgeemo_kiosk" / module.name)
+        (stage / "edgeemo_runtime").mkdir()
+        for module in sorted(RUNTIME.glob("*.py")):
+            if module.name != "torch_eager.py":  # PyTorch eager is for comparing on the build host, never on a kiosk
+                shutil.copyfile(module, stage / "edgeemo_runtime" / module.name)
         (stage / "requirements.txt").write_text(
             f"# {target.name}: {target.description}\n# Python 3.11 ({target.arch})\n" + "\n".join(_requirements(target.runtime)) + "\n")
         on_step("recording the self-test outputs")
@@ -194,30 +199,40 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
 
 def _record_selftest(stage: Path, spec, synthetic_batch, precision: str, runtime: str, n: int = 8) -> None:
     """Inputs and the outputs the bundle's own runner gives for them here; the target must reproduce them."""
-    runner = _import_runner(stage)
-    model = runner.Model(json.loads((stage / "model.json").read_text()), device="CPU")  # reference outputs from this CPU
-    from edgeemo.runtime import adapt_layout, layout_of
-
-    inputs = adapt_layout(synthetic_batch(spec, n * model.input_shape[0]), model.input_shape, layout_of(model.input_shape))
-    outputs = model.infer(np.ascontiguousarray(inputs))
+    with _bundle_runner(stage) as runner:
+        model = runner.open_model(json.loads((stage / "model.json").read_text()), device="CPU")  # reference outputs from this CPU
+        inputs = model.adapt(synthetic_batch(spec, n * model.batch))
+        outputs = model.infer(np.ascontiguousarray(inputs))
     # LiteRT INT8 is bit-exact across CPUs; float kernels differ in the last bits; devices may compute in FP16/bf16
     tolerance = {"litert": 1e-4 if precision != "int8" else 1e-6}.get(runtime, 3e-2)
     np.savez(stage / "selftest.npz", inputs=inputs, outputs=outputs, tolerance=np.float64(tolerance))
 
 
-def _import_runner(folder: Path):
+BUNDLED_PACKAGES = ("edgeemo_kiosk", "edgeemo_runtime")
+
+
+@contextlib.contextmanager
+def _bundle_runner(folder: Path):
+    """The bundle's runner.py imported from ``folder`` with its own packages, as the kiosk imports them; afterwards
+    sys.path and sys.modules are as before (no bundle's modules linger for the next one)."""
     import sys
 
-    spec = importlib.util.spec_from_file_location("edgeemo_bundle_runner", folder / "runner.py")
-    module = importlib.util.module_from_spec(spec)
+    def forget() -> None:
+        for name in [m for m in sys.modules if m.split(".")[0] in BUNDLED_PACKAGES]:
+            del sys.modules[name]
+
     path, dont_write = list(sys.path), sys.dont_write_bytecode
     sys.dont_write_bytecode = True  # no __pycache__ inside the bundle
+    forget()
     try:
+        spec = importlib.util.spec_from_file_location("edgeemo_bundle_runner", folder / "runner.py")
+        module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
+        module.HERE = folder
+        yield module
     finally:
         sys.path[:], sys.dont_write_bytecode = path, dont_write
-    module.HERE = folder
-    return module
+        forget()
 
 
 def _safe_members(tar: tarfile.TarFile, dest: Path) -> list[tarfile.TarInfo]:

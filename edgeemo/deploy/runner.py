@@ -11,8 +11,9 @@
                                       the kiosk loop: faces -> emotions -> one JSON line of counts per interval
                                       (aggregates only: no face image, crop or identity is written or sent)
 
-This file is copied into every bundle by `edgeemo deploy` with the package edgeemo_kiosk (the kiosk loop and
-edgeemo's preprocessing, numpy + OpenCV only); it imports nothing from edgeemo.
+This file is copied into every bundle by `edgeemo deploy` with two packages: edgeemo_kiosk (the kiosk loop and
+edgeemo's preprocessing, numpy + OpenCV only) and edgeemo_runtime (edgeemo's runtime layer and measuring loop,
+the code `edgeemo bench` uses); it imports nothing from edgeemo.
 """
 
 from __future__ import annotations
@@ -22,84 +23,31 @@ import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # the bundled edgeemo_kiosk package
-
-
-def _no_vendor_telemetry() -> None:
-    """OpenVINO's usage telemetry answers 'declined': a kiosk sends nothing and writes nothing under ~/intel."""
-    try:
-        from openvino_telemetry.utils import opt_in_checker
-    except ImportError:
-        return
-    opt_in_checker.OptInChecker.check = lambda self, *args, **kwargs: opt_in_checker.ConsentCheckResult.DECLINED
+sys.path.insert(0, str(HERE))  # the bundled edgeemo_kiosk and edgeemo_runtime packages
 
 
 def load_card() -> dict:
     return json.loads((HERE / "model.json").read_text())
 
 
-class Model:
-    """The bundle's model in its runtime; ``infer`` takes a batch in the model's own input layout."""
+def open_model(card: dict, threads: int | None = None, device: str | None = None):
+    """The bundle's model as an edgeemo_runtime Session: the same code `edgeemo bench` measured on the build host."""
+    from edgeemo_runtime import load
+    from edgeemo_runtime._compat import DeviceError
 
-    def __init__(self, card: dict, threads: int | None = None, device: str | None = None) -> None:
-        self.card = card
-        path = HERE / card["artifact"]
-        if path.suffix == ".tflite":
-            try:
-                from ai_edge_litert.interpreter import Interpreter
-            except ImportError:
-                from tflite_runtime.interpreter import Interpreter
-            self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
-            self.interpreter.allocate_tensors()
-            self.inp = self.interpreter.get_input_details()[0]
-            self.out = self.interpreter.get_output_details()[0]
-            self.input_shape = [int(d) for d in self.inp["shape"]]
-            self.runtime = "litert"
-        else:
-            _no_vendor_telemetry()
-            import openvino as ov
-
-            core = ov.Core()
-            device = device or os.environ.get("EDGEEMO_DEVICE") or card.get("device", "CPU")  # override to test off-target
-            if device.split(":")[0] not in ("AUTO", "HETERO", "MULTI") and device not in core.available_devices:
-                sys.exit(f"runner: device {device} is not present (OpenVINO sees: {', '.join(core.available_devices)}); "
-                         "set EDGEEMO_DEVICE=CPU to check the bundle on this machine")
-            config = {"PERFORMANCE_HINT": "LATENCY"}
-            if threads and device == "CPU":
-                config["INFERENCE_NUM_THREADS"] = threads
-            self.compiled = core.compile_model(core.read_model(str(path)), device, config)
-            self.request = self.compiled.create_infer_request()
-            self.input_shape = [int(d) for d in self.compiled.input(0).get_shape()]
-            self.runtime = "openvino"
-
-    def _encode(self, x: np.ndarray) -> np.ndarray:
-        detail = self.inp
-        if detail["dtype"] == np.float32:
-            return x.astype(np.float32)
-        scale, zero = detail["quantization"]
-        info = np.iinfo(detail["dtype"])
-        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(detail["dtype"])
-
-    def _decode(self, y: np.ndarray) -> np.ndarray:
-        scale, zero = self.out["quantization"]
-        return y.astype(np.float32) if not scale else (y.astype(np.float32) - zero) * scale
-
-    def infer_one(self, x: np.ndarray) -> np.ndarray:
-        if self.runtime == "litert":
-            self.interpreter.set_tensor(self.inp["index"], self._encode(x))
-            self.interpreter.invoke()
-            return self._decode(self.interpreter.get_tensor(self.out["index"]))
-        return np.array(self.request.infer({0: x})[self.compiled.output(0)])
-
-    def infer(self, batch: np.ndarray) -> np.ndarray:
-        n = self.input_shape[0]
-        return np.concatenate([self.infer_one(batch[i:i + n]) for i in range(0, len(batch), n)])
+    path = HERE / card["artifact"]
+    if path.suffix == ".tflite":
+        return load(path, "litert", threads=threads)
+    device = device or os.environ.get("EDGEEMO_DEVICE") or card.get("device", "CPU")  # override to test off-target
+    try:
+        return load(path, "openvino", device=device, threads=threads)
+    except DeviceError as exc:
+        sys.exit(f"runner: {exc}; set EDGEEMO_DEVICE=CPU to check the bundle on this machine")
 
 
 def card_spec(card: dict, input_shape: list[int]):
@@ -156,7 +104,7 @@ def verify(args) -> int:
 
 def selftest(args) -> int:
     card = load_card()
-    model = Model(card, args.threads)
+    model = open_model(card, args.threads)
     data = np.load(HERE / "selftest.npz")
     got = model.infer(data["inputs"])
     diff = float(np.abs(got - data["outputs"]).max())
@@ -169,25 +117,18 @@ def selftest(args) -> int:
 
 
 def bench(args) -> int:
-    card = load_card()
-    model = Model(card, args.threads)
-    x = np.load(HERE / "selftest.npz")["inputs"][: model.input_shape[0]]
-    run = model.infer_one
-    t0 = time.perf_counter_ns()
-    run(x)
-    first = (time.perf_counter_ns() - t0) / 1e6
-    for _ in range(args.warmup):
-        run(x)
-    samples = []
-    for _ in range(args.iterations):
-        t0 = time.perf_counter_ns()
-        run(x)
-        samples.append((time.perf_counter_ns() - t0) / 1e6)
-    s = np.sort(np.array(samples))
-    stats = {"median": float(np.median(s)), "mean": float(s.mean()), "std": float(s.std()), "min": float(s[0]),
-             "max": float(s[-1]), "p90": float(np.percentile(s, 90)), "p99": float(np.percentile(s, 99))}
-    print(json.dumps({"latency_ms": stats, "throughput_fps": 1000.0 / stats["mean"], "first_inference_ms": first,
-                      "iterations": len(samples), "threads": args.threads, "runtime": model.runtime, "mode": "latency",
+    """edgeemo bench's protocol (edgeemo_runtime.measure): 16 seeded random inputs encoded beforehand, the first call
+    alone, warm-up, N timed calls; OpenVINO's own latency figure where it keeps one."""
+    from edgeemo_runtime import random_inputs
+    from edgeemo_runtime.measure import measure
+
+    model = open_model(load_card(), args.threads)
+    m = measure(model, random_inputs(model), iterations=args.iterations, warmup=args.warmup)
+    stats = m.latency
+    print(json.dumps({"latency_ms": stats.to_dict(), "wall_ms": m.wall.to_dict(), "latency_source": m.source,
+                      "throughput_fps": 1000.0 * model.batch / stats.mean, "first_inference_ms": m.first_ms,
+                      "iterations": len(m.wall_ms), "threads": model.threads, "streams": model.streams,
+                      "runtime": model.runtime, "device": model.device, "precision": model.precision, "mode": "latency",
                       "machine": platform.machine(), "emulated": bool(os.environ.get("QEMU_CPU"))}))
     return 0
 
@@ -196,7 +137,7 @@ def predict(args) -> int:
     from edgeemo_kiosk.preprocess import read_image
 
     card = load_card()
-    model = Model(card, args.threads)
+    model = open_model(card, args.threads)
     for path in args.images:
         image = read_image(path)
         if image is None:
@@ -214,7 +155,7 @@ def run(args) -> int:
     from edgeemo_kiosk.pipeline import SourceError
 
     card = load_card()
-    model = Model(card, args.threads)
+    model = open_model(card, args.threads)
     if args.threads:
         cv2.setNumThreads(args.threads)
     from edgeemo_kiosk.preprocess import preprocess as prepare

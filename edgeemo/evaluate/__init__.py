@@ -124,7 +124,8 @@ def evaluate(predictor: Predictor, data: str, split: str = "auto", classes: list
     metrics = classification_metrics(np.array(y_true), np.array(y_pred), wanted)
     return EvalResult(model=predictor.ref, data=str(data), split=plan.part, split_reason=plan.reason, labels=wanted, n=len(y_true), skipped=skipped,
                       resize=resize or predictor.spec.resize, seconds=time.perf_counter() - start,
-                      resolved=predictor.resolved.to_dict() if predictor.resolved else None, **metrics)
+                      resolved=predictor.resolved.to_dict() if predictor.resolved else None,
+                      computed_in=predictor.precision, **metrics)
 
 
 __all__ = ["ClassMetrics", "EvalResult", "SplitPlan", "evaluate", "labeled_batches", "plan_split", "prepare"]

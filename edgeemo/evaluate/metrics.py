@@ -32,6 +32,7 @@ class EvalResult:
     seconds: float = 0.0
     split_reason: str = ""  # why this split: the default is all images unless the model was trained on this dataset
     resolved: dict | None = None  # what MODEL resolved to (edgeemo.resolve.ResolvedModel)
+    computed_in: str = ""  # the compute precision the predictions came from (as bench reports it)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -15,9 +15,11 @@ from edgeemo.errors import EdgeemoError
 from edgeemo.export.sources import SourceModel
 from edgeemo.export.validate import compare, is_probability
 from edgeemo.resolve import source_sha256
+from edgeemo.formats import FORMATS as ARTIFACT_FORMATS
+from edgeemo.formats import artifact_path
 from edgeemo.fsutil import artifact_bytes, atomic_path, check_out_dir, made_dir, remove_artifact
 
-FORMATS = ("onnx", "openvino", "tflite")
+FORMATS = tuple(ARTIFACT_FORMATS)  # edgeemo.formats: names, file names per precision, runtimes
 N_INPUTS = 32
 
 
@@ -134,7 +136,7 @@ def _convert(src, out: Path, formats, fp16, batch, inputs, inputs_kind, referenc
             t0 = time.perf_counter()
             try:
                 if onnx_path is None and _needs_onnx(fmt, src.framework) and (fmt != "tflite" or src.framework == "onnx" or src.extra.get("tflite_via_onnx")):
-                    onnx_path = _write_onnx(src, batch, out / "model.onnx" if "onnx" in formats else tmp / "model.onnx", card, tmp)
+                    onnx_path = _write_onnx(src, batch, out / artifact_path("onnx", "fp32") if "onnx" in formats else tmp / "model.onnx", card, tmp)
                 path = _write(fmt, precision, src, batch, out, tmp, card, onnx_path)
                 artifact = _verify(fmt, precision, path, inputs, reference, time.perf_counter() - t0)
             except EdgeemoError as exc:
@@ -195,17 +197,17 @@ def _write(fmt: str, precision: str, src: SourceModel, batch: int, out: Path, tm
         from edgeemo.export.openvino import to_openvino
 
         ov_src = _saved_model(src, tmp) if src.framework == "keras" else onnx_path
-        return to_openvino(ov_src, out / ("openvino-fp16" if fp16 else "openvino") / "model.xml", shape, card, fp16=fp16)
+        return to_openvino(ov_src, out / artifact_path("openvino", precision), shape, card, fp16=fp16)
     if fmt == "tflite":
         import torch
 
         from edgeemo.export import tflite
 
-        path = out / ("model_fp16.tflite" if fp16 else "model.tflite")
+        path = out / artifact_path("tflite", precision)
         if src.framework == "keras":
             return tflite.saved_model_to_tflite(_saved_model(src, tmp), path, fp16=fp16)
         if fp16:
-            fp32 = out / "model.tflite"
+            fp32 = out / artifact_path("tflite", "fp32")
             if not fp32.exists():
                 fp32 = _write("tflite", "fp32", src, batch, tmp, tmp, card, onnx_path)
             return tflite.tflite_to_fp16(fp32, path)
@@ -219,7 +221,7 @@ def _write(fmt: str, precision: str, src: SourceModel, batch: int, out: Path, tm
 def _verify(fmt: str, precision: str, path: Path, inputs: np.ndarray, reference: np.ndarray, seconds: float) -> Artifact:
     from edgeemo.runtime import load
 
-    runner = load(path)
+    runner = load(path, precision="f32" if path.suffix == ".xml" else None)  # parity is checked in f32 (AMX CPUs default to bf16)
     parity = compare(reference, runner.infer(inputs), precision)
     size = artifact_bytes(path)
     artifact = Artifact(fmt, precision, str(path), size, round(seconds, 3), parity.max_abs_diff, parity.top1_agreement,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -11,16 +10,14 @@ from pathlib import Path
 from edgeemo.errors import MissingDependencyError, ModelLoadError
 from edgeemo.fsutil import atomic_path
 
-CARD_KEYS = ("labels", "channel_order", "layout", "mean", "scale", "resize", "output", "source", "input_shape")
-
-
 def add_metadata(path: str | Path, card: dict) -> None:
     """Write the card's preprocessing facts into the ONNX file's metadata_props (atomically)."""
     import onnx
 
+    from edgeemo.card import ModelCard
+
     model = onnx.load(str(path))
-    props = {k: json.dumps(card[k]) if not isinstance(card[k], str) else card[k] for k in CARD_KEYS if card.get(k) is not None}
-    onnx.helper.set_model_props(model, props)
+    ModelCard.from_dict(card).write_onnx(model)
     with atomic_path(path) as tmp:
         onnx.save(model, str(tmp))
 

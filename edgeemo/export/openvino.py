@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edgeemo.card import ModelCard
 from edgeemo.errors import ModelLoadError, first_line
 from edgeemo.fsutil import save_ir
 
@@ -20,17 +21,6 @@ def to_openvino(src: str | Path, out_xml: str | Path, input_shape: list[int], ca
         model = ov.convert_model(str(src), input=[input_shape])
     except Exception as exc:
         raise ModelLoadError(f"OpenVINO conversion failed: {first_line(exc)}") from None
-    for key, value in rt_items(card):
-        model.set_rt_info(value, ["edgeemo", key])
+    ModelCard.from_dict(card).write_rt_info(model)
     save_ir(model, Path(out_xml), compress_to_fp16=fp16)
     return out_xml
-
-
-RT_KEYS = ("labels", "channel_order", "layout", "mean", "scale", "resize", "output", "source")  # card facts in rt_info
-
-
-def rt_items(card: dict):
-    for key in RT_KEYS:
-        if card.get(key) is not None:
-            value = card[key]
-            yield key, ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)

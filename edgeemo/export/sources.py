@@ -70,9 +70,9 @@ class SourceModel:
 
             with quiet_native():
                 return np.asarray(self.module(batch.astype(np.float32), training=False))
-        from edgeemo.runtime.onnxruntime import OnnxRuntimeRunner
+        from edgeemo.runtime.onnxruntime import OnnxRuntimeSession
 
-        runner = self.extra.setdefault("ort", OnnxRuntimeRunner(self.path))
+        runner = self.extra.setdefault("ort", OnnxRuntimeSession(self.path))
         return runner.infer(batch)
 
 

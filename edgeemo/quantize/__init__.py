@@ -11,11 +11,12 @@ from typing import Callable
 import numpy as np
 
 from edgeemo.errors import EdgeemoError, first_line
+from edgeemo.formats import FORMATS
 from edgeemo.fsutil import artifact_bytes, atomic_path, remove_artifact
 
-INT8_NAMES = {"openvino": "openvino-int8/model.xml", "onnx": "model_int8.onnx", "tflite": "model_int8.tflite"}
-FP32_NAMES = {"openvino": "openvino/model.xml", "onnx": "model.onnx", "tflite": "model.tflite"}
-FORMAT_OF_SUFFIX = {".xml": "openvino", ".onnx": "onnx", ".tflite": "tflite"}
+INT8_NAMES = {name: f.files["int8"] for name, f in FORMATS.items()}  # edgeemo.formats
+FP32_NAMES = {name: f.files["fp32"] for name, f in FORMATS.items()}
+FORMAT_OF_SUFFIX = {f.suffix: f.name for f in FORMATS.values()}
 
 
 @dataclass
@@ -190,9 +191,8 @@ def _quantize(ref, out: Path, data, calib, subset, formats, preset, ignored_scop
                 item.warning = (f"{fmt} INT8 macro recall dropped {item.macro_recall_drop:.2f} points, over --max-drop {max_drop}"
                                 + (" (NNCF has no accuracy control for TFLite)" if fmt == "tflite" else ""))
                 warnings.append(item.warning)
-        x = calib_x[:1]
-        item.latency_fp32_ms = _latency(fp32_path, x)
-        item.latency_int8_ms = _latency(target, x)
+        item.latency_fp32_ms = _latency(fp32_path)
+        item.latency_int8_ms = _latency(target)
         item.latency_ratio = item.latency_int8_ms / item.latency_fp32_ms
         result.artifacts.append(item)
 
@@ -216,15 +216,11 @@ def _torch_source(src, card: dict):
                        "PyTorch file) to read its BatchNorm statistics; give that instead of the artifact, or use --data")
 
 
-def _latency(path: Path, x: np.ndarray) -> float:
-    from edgeemo.bench.measure import quick_latency
+def _latency(path: Path) -> float:
     from edgeemo.runtime import load
+    from edgeemo.runtime.measure import quick_latency
 
-    options = {"threads": 1}
-    if path.suffix == ".xml":
-        options["precision"] = None  # the device's own choice: what a deployment gets
-    runner = load(path, **options)
-    return quick_latency(runner.infer, x).median
+    return quick_latency(load(path, threads=1)).median  # the device's own compute precision: what a deployment gets
 
 
 def _copy_card(target: Path, card: dict) -> None:

@@ -8,7 +8,7 @@ from typing import Callable
 import numpy as np
 
 from edgeemo.errors import EdgeemoError, MissingDependencyError
-from edgeemo.export.openvino import RT_KEYS
+from edgeemo.card import ModelCard
 from edgeemo.fsutil import atomic_path, save_ir
 from edgeemo.quiet import quiet_native
 from edgeemo.runtime import adapt_layout, layout_of
@@ -63,9 +63,7 @@ def quantize_openvino(xml: Path, out_xml: Path, calib: np.ndarray, preset: str |
                 model, calibration, nncf.Dataset(val_items), validation_fn=validate, max_drop=max_drop,
                 drop_type=nncf.DropType.ABSOLUTE, preset=_preset(preset), subset_size=len(items),
                 ignored_scope=_ignored(ignored_scope))
-    for key in RT_KEYS:
-        if model.has_rt_info(["edgeemo", key]):
-            quantized.set_rt_info(model.get_rt_info(["edgeemo", key]).astype(str), ["edgeemo", key])
+    ModelCard.copy_rt_info(model, quantized)
     return save_ir(quantized, out_xml, compress_to_fp16=True)
 
 

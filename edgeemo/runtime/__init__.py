@@ -1,45 +1,122 @@
-"""Runtimes behind one interface: ``load(path) -> Runner``; ``runner.infer(batch)``.
+"""One runtime layer for edgeemo and the kiosk: ``load(path, device, threads, precision) -> Session``.
 
-Every runner takes a batch in NCHW (the zoo's layout) or in the model's own declared layout and
-transposes when needed, so callers never transpose by hand. Static batch-1 models are run one
-sample at a time.
+A ``Session`` is a model compiled in one runtime. ``infer(batch)`` takes a float batch in NCHW (the zoo's
+layout) or the model's own layout, splits it to the model's batch size and returns float outputs. Timing uses
+the two halves of that call: ``encode(x)`` (outside the clock: the runtime's input type) and ``run(encoded)``
+(the timed call), with ``latency_ms()`` the runtime's own figure for it where it keeps one (OpenVINO).
+
+Numpy only at this level; each backend imports its framework. ``edgeemo deploy`` copies this package into
+every bundle as ``edgeemo_runtime/``, so the kiosk runs the code `edgeemo bench` measured. Adding a runtime:
+one module with a ``Session`` subclass and one row in ``RUNTIMES``.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import numpy as np
 
-from edgeemo.errors import ModelLoadError
+from ._compat import ModelLoadError
 
-RUNTIME_FOR_SUFFIX = {".onnx": "onnxruntime", ".xml": "openvino", ".tflite": "litert"}
+# runtime -> (module, Session class, file suffixes it reads)
+RUNTIMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "openvino": ("openvino", "OpenVINOSession", (".xml", ".onnx")),
+    "onnxruntime": ("onnxruntime", "OnnxRuntimeSession", (".onnx",)),
+    "litert": ("litert", "LiteRTSession", (".tflite",)),
+}
+RUNTIME_FOR_SUFFIX = {".xml": "openvino", ".onnx": "onnxruntime", ".tflite": "litert"}  # the default reader
 
 
-class Runner:
-    """Base: holds the model's declared input shape/layout and adapts batches to it."""
+class Session:
+    """A compiled model. Subclasses set the fields below and implement ``run`` and ``output``."""
 
-    name = "runner"
+    runtime = "runtime"
 
-    def __init__(self, input_shape: list[int], layout: str) -> None:
-        self.input_shape = list(input_shape)
+    def __init__(self, input_shape: list[int], layout: str, *, device: str = "CPU", device_name: str = "",
+                 precision: str = "fp32", threads: int | None = None, streams: int = 1, compile_ms: float = 0.0) -> None:
+        self.input_shape = list(input_shape)  # declared; a dynamic batch is -1
         self.layout = layout
+        self.device = device
+        self.device_name = device_name or device
+        self.precision = precision  # what the runtime computes in, as it reports it
+        self.threads = threads
+        self.streams = streams
+        self.compile_ms = compile_ms
 
-    def _run(self, x: np.ndarray) -> np.ndarray:  # one batch in the model's own layout and batch size
+    # the timed path
+    def encode(self, x: np.ndarray) -> object:
+        """A float batch in the model's layout -> what ``run`` takes (done outside any timing)."""
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def run(self, encoded: object) -> None:
+        """One inference on an encoded batch of the model's batch size: the call a benchmark times."""
         raise NotImplementedError
+
+    def output(self) -> np.ndarray:
+        """The float output of the last ``run``."""
+        raise NotImplementedError
+
+    def latency_ms(self) -> float | None:
+        """The runtime's own latency figure for the last ``run`` (None where it keeps none)."""
+        return None
+
+    run_async = None  # throughput mode: (inputs, count) -> per-request latencies in ms, where the runtime queues
+
+    # the whole call
+    @property
+    def batch(self) -> int:
+        return self.input_shape[0] if self.input_shape[0] > 0 else 1
+
+    def static_shape(self) -> list[int]:
+        """The input shape with a dynamic batch taken as 1: what a benchmark feeds."""
+        return [self.batch, *self.input_shape[1:]]
 
     def adapt(self, batch: np.ndarray) -> np.ndarray:
         """Bring an NCHW (or already model-layout) batch into the model's layout."""
-        return adapt_layout(batch, self.input_shape, self.layout, self.name)
+        return adapt_layout(batch, self.input_shape, self.layout, self.runtime)
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         x = self.adapt(batch)
         n = self.input_shape[0]
-        if n in (None, -1, 0) or x.shape[0] == n:
-            return self._run(x)
+        if n <= 0 or x.shape[0] == n:
+            self.run(self.encode(x))
+            return self.output()
         if x.shape[0] % n:
-            raise ModelLoadError(f"{self.name}: batch of {x.shape[0]} is not a multiple of the model's batch {n}")
-        return np.concatenate([self._run(x[i : i + n]) for i in range(0, x.shape[0], n)])
+            raise ModelLoadError(f"{self.runtime}: batch of {x.shape[0]} is not a multiple of the model's batch {n}")
+        outputs = []
+        for i in range(0, x.shape[0], n):
+            self.run(self.encode(x[i : i + n]))
+            outputs.append(self.output())
+        return np.concatenate(outputs)
+
+    def describe(self) -> dict:
+        return {"runtime": self.runtime, "device": self.device, "device_name": self.device_name, "precision": self.precision,
+                "threads": self.threads, "streams": self.streams, "input_shape": self.input_shape, "layout": self.layout}
+
+
+def load(path: str | Path, runtime: str | None = None, *, device: str = "CPU", threads: int | None = None,
+         precision: str | None = None, **options) -> Session:
+    """Open an artifact in its runtime (or the one named). ``precision``: a compute-precision hint (f32, bf16, f16)
+    for runtimes that take one; None leaves the device's own choice. Backend options (OpenVINO: mode, streams,
+    input_shape, requests) pass through."""
+    path = Path(path)
+    runtime = runtime or RUNTIME_FOR_SUFFIX.get(path.suffix.lower())
+    if runtime not in RUNTIMES:
+        raise ModelLoadError(f"{path}: no runtime for {path.suffix or 'this file'} (known: {', '.join(RUNTIME_FOR_SUFFIX)})")
+    module, cls, suffixes = RUNTIMES[runtime]
+    if path.suffix.lower() not in suffixes:
+        raise ModelLoadError(f"{path}: the {runtime} runtime cannot read {path.suffix or 'this file'} (it reads {', '.join(suffixes)})")
+    if runtime != "openvino" and device.upper() != "CPU":
+        raise ModelLoadError(f"--device {device} applies to the OpenVINO runtime; {runtime} runs on the CPU here")
+    if not path.is_file():
+        raise ModelLoadError(f"{path}: no such file")
+    session_class = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
+    if runtime == "openvino":
+        return session_class(path, device=device, threads=threads, precision=precision, **options)
+    if precision not in (None, "f32"):
+        raise ModelLoadError(f"{runtime} computes in the artifact's own precision; a precision hint ({precision}) applies to OpenVINO")
+    return session_class(path, threads=threads, **options)
 
 
 MAX_INPUT_ELEMENTS = 1 << 26  # 64M values (256 MB of float32) per input batch: far above any face model
@@ -55,13 +132,12 @@ def check_input(name: str, shapes: list[list], dynamic_hint: str = "--input-shap
     if any(d is None for d in dims[1:]):
         raise ModelLoadError(f"{name}: input shape {shape} is dynamic beyond the batch; fix it with {dynamic_hint} "
                              "(or convert the model with `edgeemo convert --input-shape`)")
-    dims[0] = dims[0] or 1
     total = 1
     for d in dims:
-        total *= d
+        total *= d or 1
     if total > MAX_INPUT_ELEMENTS:
         raise ModelLoadError(f"{name}: input shape {dims} holds {total:,} values per batch; refusing to allocate it")
-    return dims
+    return [dims[0] or 1, *dims[1:]]
 
 
 def adapt_layout(batch: np.ndarray, input_shape: list[int], layout: str, name: str = "model") -> np.ndarray:
@@ -77,27 +153,15 @@ def adapt_layout(batch: np.ndarray, input_shape: list[int], layout: str, name: s
     raise ModelLoadError(f"{name}: input batch {list(batch.shape)} does not fit the model input {list(input_shape)}")
 
 
-def load(path: str | Path, runtime: str | None = None, **options) -> Runner:
-    """Open an artifact in its runtime (or the one named)."""
-    path = Path(path)
-    runtime = runtime or RUNTIME_FOR_SUFFIX.get(path.suffix.lower())
-    if runtime == "openvino":
-        from edgeemo.runtime.openvino import OpenVINORunner
-
-        return OpenVINORunner(path, **options)
-    if runtime == "onnxruntime":
-        from edgeemo.runtime.onnxruntime import OnnxRuntimeRunner
-
-        return OnnxRuntimeRunner(path, **options)
-    if runtime == "litert":
-        from edgeemo.runtime.litert import LiteRTRunner
-
-        return LiteRTRunner(path, **options)
-    raise ModelLoadError(f"{path}: no runtime for {path.suffix or 'this file'} (known: {', '.join(RUNTIME_FOR_SUFFIX)})")
-
-
 def layout_of(shape: list[int]) -> str:
     """Guess NHWC when the last dim looks like channels (1 or 3) and the second does not."""
     if len(shape) == 4 and shape[-1] in (1, 3) and shape[1] not in (1, 3):
         return "NHWC"
     return "NCHW"
+
+
+def random_inputs(session: Session, n: int = 16, seed: int = 0) -> list[np.ndarray]:
+    """The benchmark's default inputs: ``n`` seeded uniform(-1, 1) batches in the model's shape, pre-encoded."""
+    rng = np.random.default_rng(seed)
+    shape = session.static_shape()
+    return [session.encode(rng.uniform(-1, 1, size=shape).astype(np.float32)) for _ in range(n)]

@@ -1,14 +1,14 @@
-"""LiteRT (TFLite) interpreter: ai-edge-litert, or tflite_runtime on old Raspberry Pi images."""
+"""LiteRT (TFLite) interpreter with XNNPACK: ai-edge-litert, or tflite_runtime on old Raspberry Pi images."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
-from edgeemo.errors import MissingDependencyError, ModelLoadError
-from edgeemo.quiet import quiet_native
-from edgeemo.runtime import Runner, layout_of
+from . import Session, check_input, layout_of
+from ._compat import MissingDependencyError, ModelLoadError, first_line, quiet_native
 
 
 def interpreter_class():
@@ -22,33 +22,45 @@ def interpreter_class():
     return Interpreter
 
 
-class LiteRTRunner(Runner):
-    name = "litert"
+class LiteRTSession(Session):
+    runtime = "litert"
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         Interpreter = interpreter_class()
+        path = Path(path)
+        t0 = time.perf_counter()
         try:
             with quiet_native():  # the XNNPACK banner goes to fd 2
                 self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
                 self.interpreter.allocate_tensors()
         except Exception as exc:
-            raise ModelLoadError(f"{path}: LiteRT cannot load it: {str(exc).strip().splitlines()[0][:200]}") from None
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-        shape = [int(d) for d in self.input["shape"]]
-        super().__init__(shape, layout_of(shape))
+            raise ModelLoadError(f"{path}: LiteRT cannot load it: {first_line(exc)}") from None
+        compile_ms = (time.perf_counter() - t0) * 1e3
+        inputs = self.interpreter.get_input_details()
+        check_input(path.name, [[int(d) for d in i["shape"]] for i in inputs])
+        self._input, self._output = inputs[0], self.interpreter.get_output_details()[0]
+        shape = [int(d) for d in self._input["shape"]]
+        dtype = np.dtype(self._input["dtype"])
+        int8 = any(np.dtype(t["dtype"]) == np.int8 for t in self.interpreter.get_tensor_details())
+        super().__init__(shape, layout_of(shape), precision=f"{'int8' if int8 else 'fp32'} (input {dtype.name}, XNNPACK)",
+                         threads=threads, compile_ms=compile_ms)
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        self.interpreter.set_tensor(self.input["index"], encode_input(x, self.input))
+    def encode(self, x: np.ndarray) -> object:
+        return encode_input(np.asarray(x, dtype=np.float32), self._input)
+
+    def run(self, encoded: object) -> None:
+        self.interpreter.set_tensor(self._input["index"], encoded)
         self.interpreter.invoke()
-        return decode_output(self.interpreter.get_tensor(self.output["index"]), self.output)
+
+    def output(self) -> np.ndarray:
+        return decode_output(self.interpreter.get_tensor(self._output["index"]), self._output)
 
 
 def encode_input(x: np.ndarray, detail: dict) -> np.ndarray:
     """Float input -> the tensor's type (quantized with its scale/zero point for an int8/uint8 input)."""
     scale, zero = detail["quantization"]
     if not scale or detail["dtype"] == np.float32:
-        return x.astype(detail["dtype"])
+        return np.ascontiguousarray(x, dtype=detail["dtype"])
     info = np.iinfo(detail["dtype"])
     return np.clip(np.round(x / scale + zero), info.min, info.max).astype(detail["dtype"])
 

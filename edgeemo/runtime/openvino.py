@@ -1,36 +1,145 @@
-"""OpenVINO runtime."""
+"""OpenVINO: CPU, GPU, NPU and the AUTO/HETERO/MULTI meta-devices, configured as benchmark_app configures them."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
-from edgeemo.errors import ModelLoadError
-from edgeemo.runtime import Runner, layout_of
+from . import Session, check_input, layout_of
+from ._compat import DeviceError, ModelLoadError, first_line
+
+PRECISION_NAMES = {"bf16": "bf16", "f32": "fp32", "f16": "fp16"}
 
 
-class OpenVINORunner(Runner):
-    name = "openvino"
+def _no_vendor_telemetry() -> None:
+    """OpenVINO's usage telemetry answers 'declined' (edgeemo does this on import; a bundle has no edgeemo)."""
+    try:
+        from openvino_telemetry.utils import opt_in_checker
+    except ImportError:
+        return
+    opt_in_checker.OptInChecker.check = lambda self, *args, **kwargs: opt_in_checker.ConsentCheckResult.DECLINED
 
-    def __init__(self, path: str | Path, device: str = "CPU", precision: str | None = "f32", threads: int | None = None) -> None:
+
+def devices() -> list[str]:
+    _no_vendor_telemetry()
+    import openvino as ov
+
+    return list(ov.Core().available_devices)
+
+
+def check_device(device: str, present: list[str] | None = None) -> None:
+    """One line naming what was asked and what is present, before any compile is tried."""
+    present = devices() if present is None else present
+    if device == "AUTO":
+        return
+    wanted = device.split(":", 1)[1].split(",") if device.startswith(("HETERO:", "MULTI:", "AUTO:")) else [device]
+    missing = [d for d in wanted if d.split(".")[0] not in present and d not in present]
+    if missing:
+        raise DeviceError(f"device {device} is not present on this machine (OpenVINO sees: {', '.join(present) or 'none'}); "
+                          "run on the target, or pick one of those")
+
+
+def npu_preflight(model) -> None:
+    """What the NPU plugin needs, said before compiling: static shapes; it computes in FP16 (INT8 runs as U8)."""
+    for port in model.inputs:
+        if port.get_partial_shape().is_dynamic:
+            raise DeviceError(f"the NPU needs static shapes; input {port.get_any_name()} is {port.get_partial_shape()}: "
+                              "use `edgeemo convert` (static IR) or --input-shape 1,3,64,64")
+
+
+class OpenVINOSession(Session):
+    runtime = "openvino"
+
+    def __init__(self, path: str | Path, device: str = "CPU", threads: int | None = None, precision: str | None = None,
+                 mode: str = "latency", streams: int | None = None, input_shape: list[int] | None = None,
+                 requests: int | None = None) -> None:
+        _no_vendor_telemetry()
         import openvino as ov
 
+        self._ov = ov
+        path = Path(path)
         core = ov.Core()
+        check_device(device, list(core.available_devices))
         try:
             model = core.read_model(str(path))
         except Exception as exc:
-            raise ModelLoadError(f"{path}: OpenVINO cannot read it: {str(exc).strip().splitlines()[-1][:200]}") from None
-        config: dict = {}
-        if precision:  # pin it: CPUs with AMX otherwise run FP32 models in bf16
+            raise ModelLoadError(f"{path}: OpenVINO cannot read it: {first_line(exc)}") from None
+        if input_shape:
+            model.reshape(input_shape)
+        if device.startswith("NPU"):
+            npu_preflight(model)
+        shapes = [[d.get_length() if d.is_static else None for d in p.get_partial_shape()]
+                  if p.get_partial_shape().rank.is_static else [None] for p in model.inputs]
+        check_input(path.name, shapes)
+        declared = [d if d is not None else -1 for d in shapes[0]]
+        config: dict = {"PERFORMANCE_HINT": "LATENCY" if mode == "latency" else "THROUGHPUT"}
+        if device.split(":")[0] == "CPU":
+            if threads:
+                config["INFERENCE_NUM_THREADS"] = threads
+            if mode == "latency" or streams:
+                config["NUM_STREAMS"] = streams or 1
+        if precision:  # e.g. f32 on a CPU with AMX, which otherwise computes an FP32 model in bf16
             config["INFERENCE_PRECISION_HINT"] = precision
-        if threads:
-            config["INFERENCE_NUM_THREADS"] = threads
-        self.compiled = core.compile_model(model, device, config)
+        t0 = time.perf_counter()
+        try:
+            self.compiled = core.compile_model(model, device, config)
+        except Exception as exc:
+            raise DeviceError(f"{device} could not compile {path.name}: {first_line(exc)}") from None
+        compile_ms = (time.perf_counter() - t0) * 1e3
         self.request = self.compiled.create_infer_request()
-        shape = [int(d) for d in model.inputs[0].get_partial_shape().get_min_shape()]
-        declared = model.get_rt_info(["edgeemo", "layout"]).astype(str) if model.has_rt_info(["edgeemo", "layout"]) else None
-        super().__init__(shape, declared or layout_of(shape))
+        self._port = self.compiled.input(0)
+        self._requests = requests
+        layout = model.get_rt_info(["edgeemo", "layout"]).astype(str) if model.has_rt_info(["edgeemo", "layout"]) else None
+        first_device = device.split(":")[-1].split(",")[0]
+        try:
+            name = core.get_property(first_device, "FULL_DEVICE_NAME")
+        except Exception:
+            name = device
+        try:
+            computes = PRECISION_NAMES.get(self.compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name(), "unknown")
+        except Exception:
+            computes = "unknown"
+        if any(op.get_type_name() == "FakeQuantize" for op in model.get_ordered_ops()):
+            computes = f"int8 ({computes} elsewhere)"
+        super().__init__(declared, layout or layout_of(declared), device=device, device_name=name, precision=computes,
+                         threads=_int_property(self.compiled, "INFERENCE_NUM_THREADS", threads),
+                         streams=_int_property(self.compiled, "NUM_STREAMS", 1) or 1, compile_ms=compile_ms)
 
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        return np.array(self.request.infer({0: x})[self.compiled.output(0)])
+    def encode(self, x: np.ndarray) -> object:
+        return self._ov.Tensor(np.ascontiguousarray(x, dtype=np.float32))
+
+    def run(self, encoded: object) -> None:
+        self.request.set_tensor(self._port, encoded)
+        self.request.start_async()
+        self.request.wait()
+
+    def output(self) -> np.ndarray:
+        return np.array(self.request.get_output_tensor(0).data)
+
+    def latency_ms(self) -> float | None:
+        return float(self.request.latency)
+
+    def run_async(self, inputs: list, count: int) -> list[float]:
+        """``count`` inferences through an async queue of one request per stream; per-request latencies (ms)."""
+        queue = self._ov.AsyncInferQueue(self.compiled, self._requests or max(1, self.streams))
+        starts: dict[int, int] = {}
+        latencies: list[float] = []
+
+        def done(request, userdata) -> None:
+            latencies.append((time.perf_counter_ns() - starts[userdata]) / 1e6)
+
+        queue.set_callback(done)
+        for i in range(count):
+            starts[i] = time.perf_counter_ns()
+            queue.start_async({0: inputs[i % len(inputs)]}, userdata=i)
+        queue.wait_all()
+        return latencies
+
+
+def _int_property(compiled, name: str, fallback: int | None) -> int | None:
+    try:
+        return int(compiled.get_property(name))
+    except Exception:
+        return fallback

@@ -46,7 +46,7 @@ def export_int8_ir(qmodel, input_shape: list[int], card: dict, out_xml: Path) ->
     import openvino as ov
     import torch
 
-    from edgeemo.export.openvino import rt_items
+    from edgeemo.card import ModelCard
     from edgeemo.fsutil import save_ir
 
     qmodel.eval()
@@ -56,6 +56,5 @@ def export_int8_ir(qmodel, input_shape: list[int], card: dict, out_xml: Path) ->
             model = ov.convert_model(qmodel, example_input=torch.zeros(input_shape), input=[input_shape])
     except Exception as exc:
         raise EdgeemoError(f"QAT export to OpenVINO failed: {first_line(exc)}") from None
-    for key, value in rt_items(card):
-        model.set_rt_info(value, ["edgeemo", key])
+    ModelCard.from_dict(card).write_rt_info(model)
     return save_ir(model, out_xml)

@@ -251,7 +251,7 @@ def _export_qat(model, spec: ModelSpec, card: dict, out: Path, x_val: np.ndarray
     from edgeemo.train.qat import export_int8_ir
 
     xml = export_int8_ir(model, [1, spec.channels, *spec.input_size], card, out / "openvino-int8" / "model.xml")
-    runner = load(xml)  # OpenVINO, f32 inference precision outside the INT8 layers; batch-1 IR: one image at a time
+    runner = load(xml, precision="f32")  # OpenVINO, f32 inference precision outside the INT8 layers; batch-1 IR: one image at a time
     metrics = classification_metrics(y_val, runner.infer(x_val).argmax(1), labels)
     fq = sum(op.get_type_name() == "FakeQuantize" for op in ov.Core().read_model(str(xml)).get_ops())
     return {"int8_ir": "openvino-int8/model.xml", "fake_quantize_ops": fq,
