@@ -116,7 +116,7 @@ def fer_converted(fer_model, shared_data, tmp_path_factory):
 # a test using any of them belongs to the slow tier (`pytest -m "not slow"` skips it in the edit-test loop).
 SLOW_FIXTURES = {"cli", "fer_model", "fer_converted", "demo_run", "sshd", "arm64", "world", "converted", "rpi_bundle",
                  "emonet_files", "clip", "signing_key"}
-SLOW_MODULES = {"test_wheel", "test_arm64", "test_remote", "test_docs", "test_deploy", "test_kiosk", "test_train", "test_demo_report",
+SLOW_MODULES = {"test_optimize", "test_wheel", "test_arm64", "test_remote", "test_docs", "test_deploy", "test_kiosk", "test_train", "test_demo_report",
                 "test_hostile", "test_eval_quantize", "test_bench", "test_convert", "test_resolution"}
 
 

@@ -22,6 +22,7 @@ from edgeemo.cli import demo as demo_cmd
 from edgeemo.cli import deploy as deploy_cmd
 from edgeemo.cli import evaluate as eval_cmd
 from edgeemo.cli import models as models_cmd
+from edgeemo.cli import optimize as optimize_cmd
 from edgeemo.cli import profile as profile_cmd
 from edgeemo.cli import quantize as quantize_cmd
 from edgeemo.cli import run as run_cmd
@@ -44,6 +45,7 @@ app.command("eval")(eval_cmd.evaluate)
 app.command("quantize")(quantize_cmd.quantize)
 app.command("train")(train_cmd.train)
 app.command("bench")(bench_cmd.bench)
+app.command("optimize")(optimize_cmd.optimize)
 app.command("targets")(targets_cmd.targets)
 app.command("deploy")(deploy_cmd.deploy)
 app.command("unpack")(deploy_cmd.unpack)

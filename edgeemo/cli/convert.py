@@ -7,7 +7,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import (esc, 
+from edgeemo.cli.common import (esc,
+    ArchKwargsOpt,
+    ArchOpt,
+    StateKeyOpt,
     ChannelOrderOpt,
     TrustOpt,
     InputShapeOpt,
@@ -31,12 +34,10 @@ def convert(
     fp16: Annotated[bool, typer.Option("--fp16", help="Also write FP16 variants (IR with compressed weights, TFLite float16).")] = False,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Static batch size of the artifacts.")] = 1,
     data: Annotated[str | None, typer.Option("--data", help="Dataset folder: verify on real faces instead of synthetic inputs.")] = None,
-    arch: Annotated[str | None, typer.Option("--arch", help="Architecture for a checkpoint: package.module:Class or path/file.py:Class. "
-                                                               "Its module is imported, so its code runs: only name code you trust.")] = None,
-    arch_kwargs: Annotated[str | None, typer.Option("--arch-kwargs", help="Constructor arguments as Python literals, e.g. "
-                                                                    "num_classes=5,io_list=[[1,28],[28,56]], or @args.json.")] = None,
+    arch: ArchOpt = None,
+    arch_kwargs: ArchKwargsOpt = None,
     weights: Annotated[str | None, typer.Option("--weights", help="Checkpoint for --arch (else SRC is the checkpoint).")] = None,
-    state_key: Annotated[str | None, typer.Option("--state-key", help="Key of the state dict inside the checkpoint.")] = None,
+    state_key: StateKeyOpt = None,
     trust_checkpoint: TrustOpt = False,
     input_shape: InputShapeOpt = None,
     channel_order: ChannelOrderOpt = None,

@@ -80,9 +80,11 @@ def _fp32_artifacts(ref: str, out: Path, formats: tuple[str, ...], on_step) -> t
 def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "real", subset: int = 300,
              formats: tuple[str, ...] = ("openvino", "onnx", "tflite"), preset: str | None = None,
              ignored_scope: list[str] | None = None, max_drop: float | None = None, classes: list[str] | None = None,
-             on_step: Callable[[str], None] = lambda s: None, artifacts: dict[str, Path] | None = None) -> QuantizeResult:
+             on_step: Callable[[str], None] = lambda s: None, artifacts: dict[str, Path] | None = None,
+             source=None) -> QuantizeResult:
     """INT8 for ``ref`` (an FP32 artifact, or a source model converted first) or for the given FP32 ``artifacts``
-    (format -> path), all calibrated on the same inputs."""
+    (format -> path), all calibrated on the same inputs. ``source``: the SourceModel the artifacts came from (data-free
+    calibration reads its BatchNorm statistics)."""
     start = time.perf_counter()
     if calib not in ("real", "synthetic"):
         raise EdgeemoError(f"--calib {calib!r}: real or synthetic")
@@ -97,18 +99,19 @@ def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "r
     from edgeemo.fsutil import check_out_dir, made_dir
 
     with made_dir(check_out_dir(out)) as out_dir:
-        return _quantize(ref, out_dir, data, calib, subset, formats, preset, ignored_scope, max_drop, classes, on_step, artifacts, start)
+        return _quantize(ref, out_dir, data, calib, subset, formats, preset, ignored_scope, max_drop, classes, on_step, artifacts,
+                         start, source)
 
 
 def _quantize(ref, out: Path, data, calib, subset, formats, preset, ignored_scope, max_drop, classes, on_step, artifacts,
-              start) -> QuantizeResult:
+              start, source=None) -> QuantizeResult:
     from edgeemo.evaluate import evaluate, prepare
     from edgeemo.evaluate.metrics import classification_metrics
     from edgeemo.predictor import find_card, load_predictor, spec_from_card
     from edgeemo.quantize import backends
     from edgeemo.quantize.calibration import real_inputs, synthetic_inputs
 
-    fp32, src = (artifacts, None) if artifacts else _fp32_artifacts(ref, out, formats, on_step)
+    fp32, src = (artifacts, source) if artifacts else _fp32_artifacts(ref, out, formats, on_step)
     first = next(iter(fp32.values()))
     card = find_card(first) or {}
     spec = spec_from_card(card, first.stem)
