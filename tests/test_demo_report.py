@@ -195,3 +195,16 @@ def test_report_renders_user_text_as_text(demo_run, tmp_path, cli):
     assert "<script>" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(&#39;device&#39;)&lt;/script&gt;" in page and "&lt;img src=x onerror=alert(2)&gt;" in page
     assert "&lt;script&gt;alert(1)&lt;_script&gt;$x^2$" in page  # the model's name, as text
+
+
+def test_report_folds_in_optimize(demo_run, cli):
+    out, _ = demo_run
+    opt = out / "optimize-cpu-x86"
+    made = cli("optimize", "emolite", "--target", "cpu-x86", "--iterations", "20", "--out", str(opt), "--json")
+    assert made.code == 0, made.stderr
+    chosen = made.json()["chosen"]
+    result = cli("report", str(out), "--json")
+    assert result.code == 0, result.stderr
+    assert result.json()["optimize"][0]["chosen"] == chosen
+    html = (out / "report.html").read_text()
+    assert "What to ship (edgeemo optimize)" in html and f"chosen {chosen}" in html and "agreement with the FP32" in html

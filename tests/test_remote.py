@@ -110,3 +110,14 @@ def test_unknown_host_key_is_refused(sshd, cli, tmp_path):
     assert_one_line_error(result, "host key is unknown or has changed")
     missing = cli("bench", "emolite", "--target", "rpi5", "--remote", "kiosk", "--ssh-config", str(tmp_path / "none"))
     assert_one_line_error(missing, "--ssh-config")
+
+
+def test_optimize_remote_times_every_candidate_on_the_device(sshd, cli, tmp_path):
+    out = tmp_path / "opt"
+    result = cli("optimize", "emolite", "--target", "cpu-x86", "--remote", "kiosk", "--ssh-config", str(sshd / "ssh_config"),
+                 "--remote-python", sys.executable, "--iterations", "20", "--out", str(out), "--json")
+    assert result.code == 0, result.stderr
+    report = result.json()
+    assert report["measured_on"].startswith("kiosk") and report["provisional"] is None
+    assert len(report["candidates"]) == 2 and all(c["median_ms"] > 0 for c in report["candidates"]), report["candidates"]
+    assert report["chosen"] and (out / "cpu-x86.tar.gz").is_file()

@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from edgeemo.cli.common import (ArchKwargsOpt, ArchOpt, ChannelOrderOpt, StateKeyOpt, InputShapeOpt, JsonOpt, LabelsOpt, MeanOpt, ScaleOpt, TrustOpt, console,
+from edgeemo.cli.common import (ArchKwargsOpt, ArchOpt, ChannelOrderOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, StateKeyOpt,
+                                remote_host, InputShapeOpt, JsonOpt, LabelsOpt, MeanOpt, ScaleOpt, TrustOpt, console,
                                 err_console, esc, overrides, print_json, status)
 
 
@@ -26,6 +27,9 @@ def optimize(
     out: Annotated[str | None, typer.Option("--out", "-o", help="Output folder (default runs/optimize/MODEL-TARGET; a re-run "
                                                                 "there reuses what was measured).")] = None,
     sign: Annotated[str | None, typer.Option("--sign", help="Sign the bundle with this Ed25519 key (`edgeemo keys new`).")] = None,
+    remote: RemoteOpt = None,
+    ssh_config: SshConfigOpt = None,
+    remote_python: RemotePythonOpt = "python3",
     arch: ArchOpt = None,
     arch_kwargs: ArchKwargsOpt = None,
     state_key: StateKeyOpt = None,
@@ -53,8 +57,9 @@ def optimize(
 
             update("loading the source model...")
             source = load_source(model, flags, arch, parse_kwargs(arch_kwargs), state_key)
+        host = remote_host(remote, ssh_config, remote_python) if remote else None
         result = run_optimize(model, target, folder, data, max_drop, budget_ms, accuracy_control, iterations, limit, sign,
-                              source=source, on_step=update)
+                              source=source, remote=host, on_step=update)
     if json_out:
         print_json(result.to_dict())
         return
@@ -73,4 +78,4 @@ def optimize(
         console.print(f"chosen: [bold]{esc(result.chosen)}[/bold] -> {esc(result.chosen_path)}; bundle {esc(result.bundle)}")
     else:
         console.print("[red]no candidate is within the drop and the budget[/red]")
-    console.print(f"host: {esc(result.host)}; {result.seconds:.1f} s; {esc(result.out)}/optimize.json, optimize.csv, optimize.png")
+    console.print(f"latency measured on {esc(result.measured_on)}; host: {esc(result.host)}; {result.seconds:.1f} s; {esc(result.out)}/optimize.json, optimize.csv, optimize.png")

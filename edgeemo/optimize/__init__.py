@@ -67,6 +67,7 @@ class OptimizeResult:
     bundle: str | None
     seconds: float
     environment: dict = field(default_factory=dict)
+    measured_on: str = "this host"  # or the device reached with --remote
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -82,11 +83,12 @@ def file_digest(path: Path) -> str:
 
 def optimize(ref: str, target_name: str, out: str | Path, data: str | None = None, max_drop: float = 1.0,
              budget_ms: float | None = None, accuracy_control: bool = False, iterations: int = 200,
-             limit: int | None = None, sign_key: str | None = None, source=None,
+             limit: int | None = None, sign_key: str | None = None, source=None, remote=None,
              on_step: Callable[[str], None] = lambda s: None) -> OptimizeResult:
     """Search the target's candidates for ``ref`` (a zoo name or any model ``convert`` takes; ``source``: an already
-    opened SourceModel for models that need flags). Writes optimize.json/.csv/.png, the chosen artifact with its card
-    and a deploy bundle for the target into ``out``."""
+    opened SourceModel for models that need flags; ``remote``: a RemoteHost — each candidate is bundled for the target
+    and timed there by the bundle's runner.py bench, accuracy stays measured here). Writes optimize.json/.csv/.png, the
+    chosen artifact with its card and a deploy bundle for the target into ``out``."""
     from edgeemo.bench import environment
     from edgeemo.resolve import FORMAT_FOR_RUNTIME
     from edgeemo.runtime.openvino import devices
@@ -107,7 +109,8 @@ def optimize(ref: str, target_name: str, out: str | Path, data: str | None = Non
     threads = min(target.threads or 1, os.cpu_count() or 1)
     present = devices() if target.runtime == "openvino" else ["CPU"]
     device = target.device if target.device in present else "CPU"
-    provisional = target.host_note(present)
+    provisional = None if remote is not None else target.host_note(present)
+    where = f"remote:{remote.destination}" if remote is not None else "local"
 
     artifacts = _artifacts(ref, source, target, fmt, out / "artifacts", data, accuracy_control, max_drop, cache, on_step)
     measure = (f"macro recall on the validation split of {data}" + (f" (at most {limit} images)" if limit else "") if data
@@ -116,14 +119,14 @@ def optimize(ref: str, target_name: str, out: str | Path, data: str | None = Non
     for name, (precision, method, path) in artifacts.items():
         c = Candidate(name, fmt, precision, method, str(path), file_digest(path), target.runtime,
                       device if target.runtime == "openvino" else "CPU", threads)
-        key = f"{c.sha256}:{c.runtime}:{c.device}:{threads}:{iterations}:{data}:{limit}"
+        key = f"{c.sha256}:{c.runtime}:{c.device}:{threads}:{iterations}:{data}:{limit}:{where}"
         if key in cache.get("measurements", {}):
             for k, v in cache["measurements"][key].items():
                 setattr(c, k, v)
             c.cached = True
         else:
             on_step(f"measuring {name}")
-            _measure(c, iterations, data, limit)
+            _measure(c, iterations, data, limit, remote, target.name)
             cache.setdefault("measurements", {})[key] = {k: getattr(c, k) for k in (
                 "median_ms", "p90_ms", "computes", "accuracy", "macro_recall", "error")}
             _write_cache(out / CACHE, cache)
@@ -136,9 +139,11 @@ def optimize(ref: str, target_name: str, out: str | Path, data: str | None = Non
     if chosen is not None:
         on_step(f"bundle for {target.name}")
         chosen_path, bundle = _ship(chosen, out, target.name, data, sign_key)
-    result = OptimizeResult(ref, target.name, str(out), measure, max_drop, budget_ms,
-                            f"{environment()['cpu']} ({environment()['isa']})", provisional, candidates,
-                            chosen.name if chosen else None, chosen_path, bundle, time.perf_counter() - start, environment())
+    env = environment()
+    result = OptimizeResult(ref, target.name, str(out), measure, max_drop, budget_ms, f"{env['cpu']} ({env['isa']})",
+                            provisional, candidates, chosen.name if chosen else None, chosen_path, bundle,
+                            time.perf_counter() - start, env,
+                            measured_on=f"{remote.destination} (--remote; accuracy measured here)" if remote else "this host")
     _write_outputs(result, out)
     return result
 
@@ -199,12 +204,18 @@ def _artifacts(ref, source, target, fmt: str, folder: Path, data, accuracy_contr
     return found
 
 
-def _measure(c: Candidate, iterations: int, data: str | None, limit: int | None) -> None:
+def _measure(c: Candidate, iterations: int, data: str | None, limit: int | None, remote=None, target: str = "") -> None:
     from edgeemo.bench import benchmark
 
     try:
-        r = benchmark(c.path, c.runtime, c.device, threads=c.threads, iterations=iterations)
-        c.median_ms, c.p90_ms, c.computes = r.latency_ms.median, r.latency_ms.p90, r.precision
+        if remote is not None:  # the device's own figure, from the bundle's runner.py bench
+            from edgeemo.deploy.remote import bench_on_device
+
+            b = bench_on_device(c.path, target, remote, threads=c.threads, iterations=iterations)["bench"]
+            c.median_ms, c.p90_ms, c.computes = b["latency_ms"]["median"], b["latency_ms"]["p90"], b.get("precision")
+        else:
+            r = benchmark(c.path, c.runtime, c.device, threads=c.threads, iterations=iterations)
+            c.median_ms, c.p90_ms, c.computes = r.latency_ms.median, r.latency_ms.p90, r.precision
         if data:
             from edgeemo.evaluate import evaluate
             from edgeemo.predictor import load_predictor

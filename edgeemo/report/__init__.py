@@ -28,7 +28,9 @@ def collect(run_dir: str | Path) -> dict:
     summary = _read_json(summary_path, dict) if summary_path.is_file() else {}
     from edgeemo.bench import environment
 
-    return {"run": str(run), "summary": summary, "environment": summary.get("environment") or environment(), "models": models}
+    optimized = [_read_json(p, dict) for p in sorted(run.glob("optimize.json")) + sorted(run.glob("*/optimize.json"))]
+    return {"run": str(run), "summary": summary, "environment": summary.get("environment") or environment(), "models": models,
+            "optimize": optimized}
 
 
 def _read_json(path: Path, kind: type):

@@ -34,6 +34,8 @@ TEMPLATE = """<!doctype html><html><head><meta charset="utf-8"><title>edgeemo re
 {% if images.accuracy_vs_latency %}<img alt="accuracy vs latency" src="{{ images.accuracy_vs_latency }}">{% endif %}
 <h2>Latency</h2>{% if images.latency %}<img alt="latency per artifact" src="{{ images.latency }}">{% endif %}
 {% for m in latency_tables %}<h3>{{ m.name }}</h3>{{ table(m.headers, m.rows, 2) }}{% endfor %}
+{% if optimize %}<h2>What to ship (edgeemo optimize)</h2>{% for o in optimize %}<h3>{{ o.title }}</h3>{{ table(o.headers, o.rows, 1) }}
+<p class="note">{{ o.note }}</p>{% endfor %}{% endif %}
 <h2>Confusion matrices</h2>
 {% for name, src in confusion %}<img alt="{{ name }}" src="{{ src }}">{% else %}<p class="note">not measured: no data (run the demo with --data)</p>{% endfor %}
 <h2>Where the MACC go</h2>{% for name, src in layers %}<img alt="{{ name }}" src="{{ src }}">{% endfor %}
@@ -122,4 +124,20 @@ def render(results: dict, pngs: dict[str, Path]) -> str:
         parity_headers=["model", "format", "precision", "max abs diff", "top-1 agreement", "tolerance", "status"],
         parity_rows=parity_rows, quant_rows=quant_rows,
         quant_headers=["model", "format", "calibration", "size ratio", "FP32 macro recall", "INT8 macro recall", "latency INT8 / FP32 (medians of the table above)"],
-        environment=environment)
+        environment=environment, optimize=_optimize_tables(results.get("optimize") or []))
+
+
+def _optimize_tables(reports: list[dict]) -> list[dict]:
+    """One table per optimize.json in the run: every candidate, the measure, and why each lost."""
+    tables = []
+    for r in reports:
+        rows = [[_text(c.get("name")), _fmt(c.get("median_ms")), _text(c.get("computes") or "-"),
+                 _fmt(c.get("macro_recall") if c.get("macro_recall") is not None else c.get("agreement")),
+                 _fmt(c.get("drop"), "{:.2f}"), _text(c.get("verdict"))]
+                for c in sorted(r.get("candidates", []), key=lambda c: c.get("median_ms") or float("inf"))]
+        note = (f"accuracy: {r.get('measure')}; max drop {r.get('max_drop')} pt; latency measured on {r.get('measured_on', 'this host')}"
+                + (f"; provisional: {r['provisional']}" if r.get("provisional") else ""))
+        tables.append({"title": _text(f"{r.get('model')} on {r.get('target')}: chosen {r.get('chosen') or 'none'}"),
+                       "headers": ["candidate", "median ms", "computes", "accuracy", "drop pt", "verdict"], "rows": rows,
+                       "note": _text(note)})
+    return tables
