@@ -228,8 +228,6 @@ def _measure(c: Candidate, iterations: int, data: str | None, limit: int | None,
 
 def _agreement(candidates: list[Candidate]) -> None:
     """Top-1 agreement of each candidate with the FP32 one on synthetic inputs (when there is no data)."""
-    import numpy as np
-
     from edgeemo.data.preprocess import synthetic_batch
     from edgeemo.predictor import load_predictor
 
