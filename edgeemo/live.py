@@ -46,7 +46,7 @@ def detector(name: str, detect_width: int | None, min_face: int | None, device: 
     """The kiosk's face detector by name. BlazeFace runs in edgeemo's runtime layer — OpenVINO on ``device``, or LiteRT
     with ``runtime='litert'`` — its convolutional graph resized to the frame's aspect at ``detect_width``;
     ``auto`` falls back to Haar, saying so, where BlazeFace's model is absent."""
-    from edgeemo.kiosk.blazeface import find_model
+    from edgeemo.kiosk.blazeface import find_model, runtime_opener
 
     if name not in DETECTORS:
         raise EdgeemoError(f"unknown face detector {name!r} (known: {', '.join(DETECTORS)})")
@@ -60,16 +60,7 @@ def detector(name: str, detect_width: int | None, min_face: int | None, device: 
         else:
             from edgeemo.runtime import load
 
-            sessions: dict = {}  # one compiled graph per input size (photos of several aspects)
-
-            def opener(input_hw: tuple[int, int]):
-                if input_hw not in sessions:
-                    shape = [1, *input_hw, 3]
-                    sessions[input_hw] = (load(path, "litert", threads=threads, input_shape=shape) if runtime == "litert" else
-                                          load(path, "openvino", device=device, threads=threads, input_shape=shape))
-                session = sessions[input_hw]
-                return session.infer_all, tuple(session.input_shape[1:3])
-
+            opener = runtime_opener(load, path, "litert" if runtime == "litert" else "openvino", device, threads)
             return make_detector("blazeface", opener, detect_width, min_face)
     try:
         return make_detector(name, detect_width=detect_width, min_face=min_face)

@@ -153,7 +153,7 @@ def open_detector(args, runtime: str):
     """The bundle's face detector: BlazeFace (its .tflite carried in the bundle) through edgeemo_runtime — OpenVINO on
     x86, LiteRT on a Pi, its graph resized to the frames' aspect — or OpenCV's Haar cascade."""
     from edgeemo_kiosk import make_detector
-    from edgeemo_kiosk.blazeface import MODEL_FILE
+    from edgeemo_kiosk.blazeface import MODEL_FILE, runtime_opener
 
     name = args.detector
     path = HERE / MODEL_FILE
@@ -165,14 +165,8 @@ def open_detector(args, runtime: str):
         sys.exit(f"runner: --detector blazeface: this bundle carries no {MODEL_FILE} (use --detector haar-alt2)")
     from edgeemo_runtime import load
 
-    def opener(input_hw):
-        if runtime == "litert":
-            session = load(path, "litert", threads=args.threads, input_shape=[1, *input_hw, 3])
-        else:
-            device = os.environ.get("EDGEEMO_DEVICE") or load_card().get("device", "CPU")
-            session = load(path, "openvino", device=device, threads=args.threads, input_shape=[1, *input_hw, 3])
-        return session.infer_all, tuple(session.input_shape[1:3])
-
+    device = os.environ.get("EDGEEMO_DEVICE") or load_card().get("device", "CPU")
+    opener = runtime_opener(load, path, runtime, device, args.threads)
     return make_detector("blazeface", opener, args.detect_width, args.min_face)
 
 

@@ -62,6 +62,23 @@ def anchors(input_hw: tuple[int, int] = (INPUT_SIZE, INPUT_SIZE), strides: tuple
     return np.concatenate(out)
 
 
+def runtime_opener(load: Callable, path: Path, runtime: str = "openvino", device: str = "CPU",
+                   threads: int | None = None) -> Callable[[tuple[int, int]], tuple[Callable, tuple[int, int]]]:
+    """A BlazeFaceDetector ``opener`` from a runtime layer's ``load`` (edgeemo.runtime on the host, the bundled
+    edgeemo_runtime on a kiosk): the graph resized to each input size asked for, compiled once per size."""
+    sessions: dict = {}
+
+    def opener(input_hw: tuple[int, int]) -> tuple[Callable, tuple[int, int]]:
+        if input_hw not in sessions:
+            shape = [1, *input_hw, 3]
+            sessions[input_hw] = (load(path, "litert", threads=threads, input_shape=shape) if runtime == "litert" else
+                                  load(path, "openvino", device=device, threads=threads, input_shape=shape))
+        session = sessions[input_hw]
+        return session.infer_all, tuple(session.input_shape[1:3])
+
+    return opener
+
+
 class Faces:
     """One frame's faces: boxes (N, 4) int x, y, w, h; keypoints (N, 6, 2) float pixels or None; scores (N,)."""
 

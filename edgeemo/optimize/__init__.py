@@ -270,6 +270,7 @@ def _choose(candidates: list[Candidate], max_drop: float, budget_ms: float | Non
 def _ship(chosen: Candidate, out: Path, target: str, data: str | None, sign_key: str | None) -> tuple[str, str]:
     """The chosen artifact (with its card) under out/chosen/, and a deploy bundle for the target."""
     from edgeemo.deploy import build_bundle
+    from edgeemo.predictor import find_card
 
     folder = out / "chosen"
     if folder.exists():
@@ -278,9 +279,9 @@ def _ship(chosen: Candidate, out: Path, target: str, data: str | None, sign_key:
     src = Path(chosen.path)
     for p in [src] + ([src.with_suffix(".bin")] if src.suffix == ".xml" else []):
         shutil.copyfile(p, folder / p.name)
-    card = next((q / "model.json" for q in (src.parent, src.parent.parent) if (q / "model.json").is_file()), None)
+    card = find_card(src)
     if card is not None:
-        shutil.copyfile(card, folder / "model.json")
+        (folder / "model.json").write_text(json.dumps(card, indent=2) + "\n")
     bundle = out / f"{target}.tar.gz"
     build_bundle(str(folder / src.name), target, bundle, sign_key=sign_key, data=data)
     return str(folder / src.name), str(bundle)

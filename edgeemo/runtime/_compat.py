@@ -26,3 +26,18 @@ except ImportError:  # inside a bundle
             if line and not line.startswith(("Check ", "Exception from", "Traceback", "[ GENERAL_ERROR ]")):
                 return line[:200]
         return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def decline_vendor_telemetry() -> None:
+    """OpenVINO and NNCF send usage telemetry unless told not to, and write a client id under ~/intel on first
+    import. edgeemo and its kiosk bundles send nothing and write nothing they were not asked to: the consent check
+    answers 'declined' in this process (EDGEEMO_VENDOR_TELEMETRY=1 leaves it to the user's own opt-in)."""
+    import os
+
+    if os.environ.get("EDGEEMO_VENDOR_TELEMETRY") == "1":
+        return
+    try:
+        from openvino_telemetry.utils import opt_in_checker
+    except ImportError:
+        return
+    opt_in_checker.OptInChecker.check = lambda self, *args, **kwargs: opt_in_checker.ConsentCheckResult.DECLINED

@@ -8,22 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from . import Session, check_input, layout_of
-from ._compat import DeviceError, ModelLoadError, first_line
+from ._compat import DeviceError, ModelLoadError, decline_vendor_telemetry, first_line
 
 PRECISION_NAMES = {"bf16": "bf16", "f32": "fp32", "f16": "fp16"}
 
 
-def _no_vendor_telemetry() -> None:
-    """OpenVINO's usage telemetry answers 'declined' (edgeemo does this on import; a bundle has no edgeemo)."""
-    try:
-        from openvino_telemetry.utils import opt_in_checker
-    except ImportError:
-        return
-    opt_in_checker.OptInChecker.check = lambda self, *args, **kwargs: opt_in_checker.ConsentCheckResult.DECLINED
-
-
 def devices() -> list[str]:
-    _no_vendor_telemetry()
+    decline_vendor_telemetry()
     import openvino as ov
 
     return list(ov.Core().available_devices)
@@ -55,7 +46,7 @@ class OpenVINOSession(Session):
     def __init__(self, path: str | Path, device: str = "CPU", threads: int | None = None, precision: str | None = None,
                  mode: str = "latency", streams: int | None = None, input_shape: list[int] | None = None,
                  requests: int | None = None) -> None:
-        _no_vendor_telemetry()
+        decline_vendor_telemetry()
         import openvino as ov
 
         self._ov = ov
