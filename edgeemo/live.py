@@ -86,7 +86,7 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
               min_face: int | None = DEFAULTS["min_face"], margin: float = DEFAULT_MARGIN, threshold: float = DEFAULTS["threshold"],
               smooth_s: float = DEFAULTS["smooth_s"], max_frames: int | None = None, max_seconds: float | None = None,
               on_record: Callable[[dict], None] | None = None, on_progress: Callable[[int], None] | None = None,
-              runtime: str | None = None, align: bool = DEFAULTS["align"],
+              runtime: str | None = None, align: bool | None = None,
               on_note: Callable[[str], None] = lambda note: None) -> KioskRun:
     """The kiosk loop over ``source``. Aggregates go to ``on_record`` and, if given, are appended to ``out``
     (JSON lines); ``preview`` (annotated video) is written only when asked for; ``truth`` scores the run."""
@@ -104,6 +104,12 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
     labels = tuple(predictor.spec.labels)
     faces = detector(detector_name, detect_width, min_face, device, threads,
                      "litert" if predictor.resolved.runtime == "litert" else None, on_note)
+    if align is None:  # as the model was trained (`edgeemo train --align` records it in the card)
+        from edgeemo.evaluate import trained_aligned
+
+        align = trained_aligned(model) and isinstance(faces, BlazeFaceDetector)
+        if trained_aligned(model) and not align:
+            on_note(f"{model} was trained on eyes-level faces but the {faces.name} detector gives no keypoints: not aligned")
     if align and not isinstance(faces, BlazeFaceDetector):
         raise EdgeemoError(f"--align needs face keypoints: the {faces.name} detector gives none (use --detector blazeface)")
     pipeline = KioskPipeline(faces, classifier(predictor), labels, margin,

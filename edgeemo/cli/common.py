@@ -100,8 +100,9 @@ def human(n: float, unit: str = "") -> str:
     return f"{n:g}{unit}"
 
 
-ArchOpt = Annotated[str | None, typer.Option("--arch", help="Architecture for a checkpoint: package.module:Class or path/file.py:Class. "
-                                                         "Its module is imported, so its code runs: only name code you trust.")]
+ArchOpt = Annotated[str | None, typer.Option("--arch", help="Architecture for a checkpoint: a zoo name (weights from `edgeemo train`; "
+                                                         "the zoo's preprocessing facts apply), or package.module:Class or path/file.py:Class "
+                                                         "(its module is imported, so its code runs: only name code you trust).")]
 ArchKwargsOpt = Annotated[str | None, typer.Option("--arch-kwargs", help="Constructor arguments as Python literals, e.g. "
                                                                          "num_classes=5,io_list=[[1,28],[28,56]], or @args.json.")]
 StateKeyOpt = Annotated[str | None, typer.Option("--state-key", help="Key of the state dict inside the checkpoint.")]

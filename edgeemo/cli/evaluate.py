@@ -31,6 +31,7 @@ def evaluate(
     mean: MeanOpt = None,
     scale: ScaleOpt = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Use at most N images (spread over the classes).")] = None,
+    align: Annotated[bool | None, typer.Option("--align/--no-align", help="Turn each face eyes-level first (BlazeFace keypoints); default: as the model's card says it was trained (`edgeemo train --align`).", show_default=False)] = None,
     device: Annotated[str, typer.Option("--device", help="OpenVINO device (CPU, GPU, NPU, AUTO).")] = "CPU",
     runtime: RuntimeOpt = None,
     precision_hint: PrecisionHintOpt = None,
@@ -56,7 +57,8 @@ def evaluate(
         for policy in policies:
             task = bar.add_task(f"eval {policy or predictor.spec.resize}", total=None)
             results.append(run_eval(predictor, data, split, wanted, policy, limit,
-                                    on_progress=lambda done, total, t=task: bar.update(t, completed=done, total=total)))
+                                    on_progress=lambda done, total, t=task: bar.update(t, completed=done, total=total),
+                                    align=align))
     if json_out:
         print_json(results[0].to_dict() if len(results) == 1 else [r.to_dict() for r in results])
         return
@@ -84,5 +86,6 @@ def _print(r) -> None:
     skipped = ", ".join(f"{k} {v}" for k, v in r.skipped.items()) or "none"
     console.print(f"accuracy {r.accuracy:.3f}  macro recall [bold]{r.macro_recall:.3f}[/bold]  macro F1 {r.macro_f1:.3f}  "
                   f"skipped: {esc(skipped)}  ({r.seconds:.1f}s)")
-    console.print(f"split: {esc(r.split)}, {r.n} images: {esc(r.split_reason)}; computed in {esc(r.computed_in)}")
+    console.print(f"split: {esc(r.split)}, {r.n} images: {esc(r.split_reason)}; computed in {esc(r.computed_in)}"
+                  + ("; faces aligned (eyes level)" if r.aligned else ""))
     console.print(model_line(r.resolved))

@@ -34,7 +34,7 @@ def run(
     detect_width: Annotated[int | None, typer.Option("--detect-width", min=64, help="Detect on the frame scaled to this width (default: "
                                                                                  "Haar 320; BlazeFace 384, its input reshaped to the frame's aspect in OpenVINO).")] = DEFAULTS["detect_width"],
     min_face: Annotated[int | None, typer.Option("--min-face", min=1, help="Smallest face side in frame pixels (default: Haar 80, BlazeFace any).")] = DEFAULTS["min_face"],
-    align: Annotated[bool, typer.Option("--align/--no-align", help="Turn each face eyes-level before classifying (BlazeFace keypoints).")] = DEFAULTS["align"],
+    align: Annotated[bool | None, typer.Option("--align/--no-align", help="Turn each face eyes-level before classifying (BlazeFace keypoints); default: as the model's card says it was trained (`edgeemo train --align`).", show_default=False)] = None,
     margin: Annotated[float | None, typer.Option("--margin", min=-0.3, max=1.0, help="Box fraction added per side before classifying "
                                                                                  "(negative shrinks; default: Haar -0.05, BlazeFace 0).")] = DEFAULTS["margin"],
     threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Below this smoothed probability a face is 'uncertain'.")] = DEFAULTS["threshold"],

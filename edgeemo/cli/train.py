@@ -28,6 +28,7 @@ def train(
     logit_adjust: Annotated[float, typer.Option("--logit-adjust", min=0.0, max=2.0,
                                                 help="Balanced-softmax strength: larger margins for rare classes (0 = off, 1 = full).")] = 0.0,
     photometric: Annotated[bool, typer.Option("--photometric", help="Augment with CLAHE/equalisation, gamma, blur and noise (other cameras and light).")] = False,
+    align: Annotated[bool, typer.Option("--align", help="Turn every face eyes-level first (BlazeFace keypoints), as `edgeemo run --align` does; the card records it and eval and run then align by default.")] = False,
     init: Annotated[str | None, typer.Option("--init", help="'zoo' to fine-tune the zoo weights, or a state-dict path.")] = None,
     teacher: Annotated[str | None, typer.Option("--teacher", help="Distil from this model's soft labels (zoo name or artifact).")] = None,
     distill_weight: Annotated[float, typer.Option("--distill-weight", min=0.0, max=1.0,
@@ -58,7 +59,7 @@ def train(
         raise DatasetError(f"{data}: none of its labels {sorted(found)} is one {arch} outputs ({', '.join(labels)})")
     cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr or (1e-4 if qat else 2e-3), balance=balance,
                       label_smoothing=label_smoothing, patience=patience, seed=seed,
-                      val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, init=init, teacher=teacher, distill_weight=distill_weight, qat=qat,
+                      val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, align=align, init=init, teacher=teacher, distill_weight=distill_weight, qat=qat,
                       limit=limit, threads=threads, command="edgeemo " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, disable=json_out or not err_console.is_terminal, transient=True) as bar:

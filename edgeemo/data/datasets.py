@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import random
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,7 @@ class Sample:
     label: str
     path: Path | None = None
     pixels: np.ndarray | None = field(default=None, compare=False, repr=False)
+    transform: Callable[[np.ndarray], np.ndarray] | None = field(default=None, compare=False, repr=False)  # e.g. alignment
 
     @property
     def key(self) -> str:
@@ -50,10 +52,14 @@ class Sample:
     def load(self) -> np.ndarray | None:
         """The image as OpenCV reads it (gray HxW or BGR HxWx3), or None when unreadable."""
         if self.pixels is not None:
-            return self.pixels
-        from edgeemo.data.preprocess import read_image
+            image = self.pixels
+        else:
+            from edgeemo.data.preprocess import read_image
 
-        return read_image(self.path)
+            image = read_image(self.path)
+        if self.transform is None or image is None or image.size == 0:
+            return image
+        return self.transform(image)
 
 
 @dataclass
@@ -96,6 +102,10 @@ class Dataset:
             n_val = max(1, round(len(items) * fraction)) if len(rest) > 1 else 0
             chosen += {"test": items[:n_test], "val": rest[:n_val], "train": rest[n_val:]}[part]
         return Dataset(self.root, self.layout, chosen, dict(self.skipped))
+
+    def transformed(self, transform: Callable[[np.ndarray], np.ndarray]) -> "Dataset":
+        """The same samples, each image passed through ``transform`` when loaded (e.g. ``data.align.FaceAligner``)."""
+        return Dataset(self.root, self.layout, [replace(s, transform=transform) for s in self.samples], dict(self.skipped))
 
     def take(self, n: int, seed: int = 0) -> list[Sample]:
         """Up to n samples, spread over the labels (round-robin over a seeded shuffle)."""

@@ -186,7 +186,8 @@ def run(args) -> int:
     classify = make_classifier(model.infer, lambda crop: prepare(crop, spec), card.get("output", "softmax"))
     detector = open_detector(args, model.runtime)
     pipeline = KioskPipeline(detector, classify, labels, args.margin,
-                             IoUTracker(labels, half_life_s=args.smooth, threshold=args.threshold), align=args.align)
+                             IoUTracker(labels, half_life_s=args.smooth, threshold=args.threshold),
+                             align=bool(card.get("align")) if args.align is None else args.align)
     sink = open(args.out, "a", encoding="utf-8") if args.out else sys.stdout
 
     def emit(record: dict) -> None:
@@ -228,7 +229,9 @@ def main() -> int:
     r.add_argument("--detect-width", type=int, default=DEFAULTS["detect_width"])
     r.add_argument("--min-face", type=int, default=DEFAULTS["min_face"])
     r.add_argument("--margin", type=float, default=DEFAULTS["margin"])
-    r.add_argument("--align", action="store_true", help="turn faces eyes-level before classifying (BlazeFace keypoints)")
+    r.add_argument("--align", action=argparse.BooleanOptionalAction, default=None,
+                   help="turn faces eyes-level before classifying (BlazeFace keypoints); default: the card's "
+                        "'align' (true for models trained with edgeemo train --align)")
     r.add_argument("--threshold", type=float, default=DEFAULTS["threshold"])
     r.add_argument("--smooth", type=float, default=DEFAULTS["smooth_s"])
     r.add_argument("--max-frames", type=int, default=None)

@@ -45,18 +45,36 @@ class SplitPlan:
     reason: str = ""
 
 
-def training_data(ref: str) -> dict | None:
-    """The ``data`` record of the zoo card behind a zoo name or an artifact converted from one."""
+def _training_card(ref: str) -> dict:
+    """The card that records how the model behind ``ref`` was trained: a zoo name's card, the card beside a file
+    (train's own model.json), or the zoo card of the model an artifact was converted from."""
     from pathlib import Path
 
     from edgeemo.models import list_models, zoo_card
     from edgeemo.predictor import find_card
 
-    name = ref
-    if ref not in list_models():
-        path = Path(ref)
-        name = ((find_card(path) if path.is_file() else None) or {}).get("source")
-    return zoo_card(name).get("data")
+    if ref in list_models():
+        return zoo_card(ref)
+    path = Path(ref)
+    beside = (find_card(path) if path.is_file() else None) or {}
+    return beside if "training" in beside else zoo_card(beside.get("source"))
+
+
+def training_data(ref: str) -> dict | None:
+    """The ``data`` record of the card that says how the model behind ``ref`` was trained."""
+    return _training_card(ref).get("data")
+
+
+def trained_aligned(ref: str) -> bool:
+    """Whether the model was trained on eyes-level faces (``edgeemo train --align``; convert carries the fact into
+    its artifacts' card): eval and run then align too."""
+    from pathlib import Path
+
+    from edgeemo.predictor import find_card
+
+    path = Path(ref)
+    beside = (find_card(path) if path.is_file() else None) or {}
+    return bool(beside.get("align") or _training_card(ref).get("align"))
 
 
 def _same_dataset(trained_on: str, data: str) -> bool:
@@ -85,8 +103,9 @@ def plan_split(ref: str, data: str, split: str = "auto") -> SplitPlan:
     return SplitPlan(split, **params, reason="asked with --split" + (" (the model's own split)" if trained_here else ""))
 
 
-def prepare(data: str, labels: tuple[str, ...], split: str | SplitPlan, classes: list[str] | None, limit: int | None = None) -> Dataset:
-    """Load, keep the model's (or the chosen) classes, split deterministically."""
+def prepare(data: str, labels: tuple[str, ...], split: str | SplitPlan, classes: list[str] | None, limit: int | None = None,
+            align: bool = False) -> Dataset:
+    """Load, keep the model's (or the chosen) classes, split deterministically; ``align``: faces turned eyes-level."""
     plan = split if isinstance(split, SplitPlan) else SplitPlan(split)
     split = plan.part
     wanted = tuple(classes) if classes else labels
@@ -98,18 +117,24 @@ def prepare(data: str, labels: tuple[str, ...], split: str | SplitPlan, classes:
         dataset.samples = dataset.take(limit)
     if not dataset.samples:
         raise DatasetError(f"{data}: the {split} split is empty")
+    if align:
+        from edgeemo.data.align import FaceAligner
+
+        dataset = dataset.transformed(FaceAligner())
     return dataset
 
 
 def evaluate(predictor: Predictor, data: str, split: str = "auto", classes: list[str] | None = None,
              resize: str | None = None, limit: int | None = None,
-             on_progress: Callable[[int, int], None] = lambda done, total: None) -> EvalResult:
-    """Accuracy, macro recall/F1, per-class figures and the confusion matrix on one split."""
+             on_progress: Callable[[int, int], None] = lambda done, total: None, align: bool | None = None) -> EvalResult:
+    """Accuracy, macro recall/F1, per-class figures and the confusion matrix on one split. ``align``: faces turned
+    eyes-level first (None: as the model was trained, ``trained_aligned``)."""
     start = time.perf_counter()
     labels = list(predictor.spec.labels)
     wanted = list(classes) if classes else labels
     plan = plan_split(predictor.ref, data, split)
-    dataset = prepare(data, tuple(labels), plan, classes, limit)
+    align = trained_aligned(predictor.ref) if align is None else align
+    dataset = prepare(data, tuple(labels), plan, classes, limit, align)
     skipped = dict(dataset.skipped)
     columns = [labels.index(c) for c in wanted]  # argmax only over the evaluated classes
     y_true, y_pred, done = [], [], 0
@@ -125,7 +150,7 @@ def evaluate(predictor: Predictor, data: str, split: str = "auto", classes: list
     return EvalResult(model=predictor.ref, data=str(data), split=plan.part, split_reason=plan.reason, labels=wanted, n=len(y_true), skipped=skipped,
                       resize=resize or predictor.spec.resize, seconds=time.perf_counter() - start,
                       resolved=predictor.resolved.to_dict() if predictor.resolved else None,
-                      computed_in=predictor.precision, **metrics)
+                      computed_in=predictor.precision, aligned=align, **metrics)
 
 
-__all__ = ["ClassMetrics", "EvalResult", "SplitPlan", "evaluate", "labeled_batches", "plan_split", "prepare"]
+__all__ = ["ClassMetrics", "EvalResult", "SplitPlan", "evaluate", "labeled_batches", "plan_split", "prepare", "trained_aligned"]

@@ -33,6 +33,7 @@ class EvalResult:
     split_reason: str = ""  # why this split: the default is all images unless the model was trained on this dataset
     resolved: dict | None = None  # what MODEL resolved to (edgeemo.resolve.ResolvedModel)
     computed_in: str = ""  # the compute precision the predictions came from (as bench reports it)
+    aligned: bool = False  # faces turned eyes-level first (BlazeFace keypoints)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -126,6 +126,10 @@ def _convert(src, out: Path, formats, fp16, batch, inputs, inputs_kind, referenc
         "framework": src.framework,
         "output": "softmax" if is_probability(reference) else "logits",
     }
+    from edgeemo.evaluate import trained_aligned
+
+    if trained_aligned(src.ref):
+        card["align"] = True  # trained on eyes-level faces: eval and the kiosk align for it by default
     result = ConvertResult(src.ref, src.framework, str(out), inputs_kind, len(inputs), source_sha256=card["source_sha256"])
     with tempfile.TemporaryDirectory(dir=out, prefix=".convert-") as tmp:
         tmp = Path(tmp)

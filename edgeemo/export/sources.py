@@ -84,6 +84,14 @@ def load_source(
     state_key: str | None = None,
 ) -> SourceModel:
     """Open SRC as the framework it belongs to and settle its preprocessing facts."""
+    from edgeemo.models import create_model, get_spec, list_models
+
+    if arch in list_models():  # weights trained by `edgeemo train` for a zoo architecture: the zoo's facts apply
+        if not Path(ref).is_file():
+            raise ModelLoadError(f"no such checkpoint: {ref}")
+        module = create_model(arch, pretrained=False)
+        load_checkpoint_into(module, Path(ref), state_key, ref, arch)
+        return SourceModel("torch", ref, _spec_from_zoo(get_spec(arch), overrides), module.eval())
     if arch:
         module = build_from_checkpoint(ref, arch, arch_kwargs or {}, state_key)
         shape = _require_shape(overrides.input_shape, ref)

@@ -40,6 +40,7 @@ class TrainConfig:
     test_fraction: float = 0.0  # held out: never trained on, never used to pick an epoch (three-way split when > 0)
     logit_adjust: float = 0.0  # balanced-softmax strength tau: train on p * prior**tau (rare classes get larger margins)
     photometric: bool = False  # extra augmentation for other cameras/light: CLAHE, equalisation, gamma, blur, noise
+    align: bool = False  # eyes turned level with BlazeFace keypoints (edgeemo.data.align), as the kiosk's --align
     seed: int = 0
     limit: int | None = None
     init: str | None = None  # "zoo" or a state-dict path
@@ -111,6 +112,12 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     if cfg.limit:
         train_set.samples = train_set.take(cfg.limit, cfg.seed)
         val_set.samples = val_set.take(max(len(labels), cfg.limit // 4), cfg.seed)
+    aligner = None
+    if cfg.align:
+        from edgeemo.data.align import FaceAligner
+
+        aligner = FaceAligner(threads=cfg.threads or 1)
+        train_set, val_set = train_set.transformed(aligner), val_set.transformed(aligner)
     x_train, y_train, bad_train = _load_pixels(train_set, spec, labels)
     x_val, y_val, bad_val = _load_pixels(val_set, spec, labels)
     x_val_t = torch.from_numpy(normalize(x_val, spec))
@@ -210,6 +217,9 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     validation = _validate(best, x_val_t, y_val, labels)
     validation["per_class"] = {k: asdict(v) for k, v in validation["per_class"].items()}
     card = _card(cfg, spec, validation, state, len(x_train), len(x_val), bad_train + bad_val, dataset)
+    if aligner is not None:
+        card["align"] = True  # eval and the kiosk align by default for this model
+        card["data"]["alignment"] = aligner.stats.to_dict()
     if cfg.qat:
         card["weights"] = "weights.pt (QAT state dict with NNCF's quantizer parameters, FP32)"
         card["qat"] = _export_qat(best, spec, card, out, x_val_t.numpy(), y_val, labels)
