@@ -1,4 +1,4 @@
-"""Haar vs BlazeFace (FP32 in OpenVINO and LiteRT, INT8 IR from NNCF) on the easy and the hard generated clip, in
+"""Haar vs BlazeFace (FP32 in OpenVINO and LiteRT, INT8 IR from `edgeemo quantize blazeface`) on the easy and the hard generated clip, in
 one run: detection recall and precision (IoU >= 0.4 against the pasted face squares), the classifier's label
 accuracy on matched faces (unsmoothed, per frame), and detection ms per frame; then BlazeFace's crop margin,
 with and without eye alignment, by label accuracy.
@@ -26,6 +26,7 @@ from edgeemo.kiosk.blazeface import BlazeFaceDetector, aligned_crop, find_model
 from edgeemo.kiosk.detect import HaarFaceDetector, crop_with_margin
 from edgeemo.kiosk.track import greedy_match, iou_matrix
 from edgeemo.live import classifier, open_model
+from edgeemo.quantize.detector import quantize_detector
 from edgeemo.runtime import load
 
 MARGINS = (-0.05, 0.0, 0.05, 0.1, 0.15, 0.2)
@@ -42,20 +43,6 @@ def read_clip(data: str, seconds: float, seed: int, hard: bool, tmp: Path) -> tu
             break
         frames.append(frame)
     return frames[::2], truth[::2]
-
-
-def int8_blazeface(path: Path, frames: list, out: Path, input_hw: tuple[int, int]) -> Path:
-    """BlazeFace as an INT8 OpenVINO IR at ``input_hw``: NNCF post-training quantization on prepared frames."""
-    import nncf
-    import openvino as ov
-
-    prepare = BlazeFaceDetector(lambda x: [], input_hw=input_hw).prepare
-    calib = [prepare(f)[0].copy() for f in frames[:: max(1, len(frames) // 150)]]
-    model = ov.Core().read_model(str(path))
-    model.reshape([1, *input_hw, 3])
-    quantized = nncf.quantize(model, nncf.Dataset(calib), subset_size=len(calib))
-    ov.save_model(quantized, str(out))
-    return out
 
 
 def truth_accuracy(frames: list, truth: list, classify, labels) -> float:
@@ -120,9 +107,12 @@ def main() -> None:
             litert = load(path, "litert", threads=1, input_shape=[1, *wide, 3])
             detectors["blazeface 384x288 FP32 LiteRT (Pi bundles)"] = (BlazeFaceDetector(litert.infer_all, wide).detect, margin)
             detectors["blazeface 256x256 FP32 OpenVINO (native size)"] = (BlazeFaceDetector(load(path, "openvino", threads=1).infer_all).detect, margin)
-            calib_frames = read_clip(args.data, 20.0, args.seed + 100, True, Path(tmp))[0]  # calibrated on another clip
-            xml = int8_blazeface(path, calib_frames, Path(tmp) / "blazeface-int8.xml", wide)
-            detectors["blazeface 384x288 INT8 OpenVINO"] = (BlazeFaceDetector(load(xml, "openvino", threads=1).infer_all, wide).detect, margin)
+            calib = make_clip(args.data, Path(tmp) / "calib.mp4", 20.0, seed=args.seed + 100, hard=True)  # another clip
+            q = quantize_detector("blazeface", calib.video, Path(tmp) / "blazeface-int8")  # `edgeemo quantize blazeface`
+            print(f"INT8 detector: output heads FP32 ({', '.join(q.fp32_heads)}); on its held-out calibration frames "
+                  f"recall / precision vs FP32 {q.agreement.recall_vs_fp32:.3f} / {q.agreement.precision_vs_fp32:.3f}")
+            detectors["blazeface 384x288 INT8 OpenVINO (heads FP32)"] = (
+                BlazeFaceDetector(load(q.artifact, "openvino", threads=1).infer_all, wide).detect, margin)
         for kind, (frames, truth) in clips.items():
             print(f"\n{kind} clip: {len(frames)} frames, {sum(map(len, truth))} faces; label accuracy of {args.model} on each "
                   f"detector's crops at its own margin, not aligned (on the truth squares: {truth_accuracy(frames, truth, classify, labels):.3f})")

@@ -42,7 +42,7 @@ BLAZEFACE_MISSING = ("BlazeFace's model (face_detection_back.tflite, shipped in 
 
 
 def detector(name: str, detect_width: int | None, min_face: int | None, device: str = "CPU", threads: int | None = None,
-             runtime: str | None = None, on_note: Callable[[str], None] = lambda note: None):
+             runtime: str | None = None, on_note: Callable[[str], None] = lambda note: None, model_file: str | None = None):
     """The kiosk's face detector by name. BlazeFace runs in edgeemo's runtime layer — OpenVINO on ``device``, or LiteRT
     with ``runtime='litert'`` — its convolutional graph resized to the frame's aspect at ``detect_width``;
     ``auto`` falls back to Haar, saying so, where BlazeFace's model is absent."""
@@ -50,8 +50,14 @@ def detector(name: str, detect_width: int | None, min_face: int | None, device: 
 
     if name not in DETECTORS:
         raise EdgeemoError(f"unknown face detector {name!r} (known: {', '.join(DETECTORS)})")
+    if model_file is not None:  # e.g. the INT8 IR of `edgeemo quantize blazeface`
+        if not Path(model_file).is_file():
+            raise EdgeemoError(f"--detector-model {model_file}: no such file")
+        if name not in ("auto", "blazeface"):
+            raise EdgeemoError(f"--detector-model is a BlazeFace model file; --detector {name} takes none")
+        name = "blazeface"
     if name in ("auto", "blazeface"):
-        path = find_model()
+        path = Path(model_file) if model_file is not None else find_model()
         if path is None and name == "blazeface":
             raise EdgeemoError(f"--detector blazeface: {BLAZEFACE_MISSING}; or use --detector haar-alt2")
         if path is None:
@@ -86,7 +92,7 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
               min_face: int | None = DEFAULTS["min_face"], margin: float = DEFAULT_MARGIN, threshold: float = DEFAULTS["threshold"],
               smooth_s: float = DEFAULTS["smooth_s"], max_frames: int | None = None, max_seconds: float | None = None,
               on_record: Callable[[dict], None] | None = None, on_progress: Callable[[int], None] | None = None,
-              runtime: str | None = None, align: bool | None = None,
+              runtime: str | None = None, align: bool | None = None, detector_model: str | None = None,
               on_note: Callable[[str], None] = lambda note: None) -> KioskRun:
     """The kiosk loop over ``source``. Aggregates go to ``on_record`` and, if given, are appended to ``out``
     (JSON lines); ``preview`` (annotated video) is written only when asked for; ``truth`` scores the run."""
@@ -103,7 +109,7 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
         cv2.setNumThreads(threads)
     labels = tuple(predictor.spec.labels)
     faces = detector(detector_name, detect_width, min_face, device, threads,
-                     "litert" if predictor.resolved.runtime == "litert" else None, on_note)
+                     "litert" if predictor.resolved.runtime == "litert" and not detector_model else None, on_note, detector_model)
     if align is None:  # as the model was trained (`edgeemo train --align` records it in the card)
         from edgeemo.evaluate import trained_aligned
 

@@ -4,6 +4,7 @@ through edgeemo's runtime layer on real faces (OpenVINO and LiteRT agree; eyes-l
 from __future__ import annotations
 
 import glob
+import json
 from pathlib import Path
 
 import cv2
@@ -134,3 +135,32 @@ def test_dataset_alignment_levels_tilted_real_faces(model_path, shared_data):
     dataset = load_dataset(shared_data)
     dataset.samples = samples
     assert dataset.transformed(lambda im: im[:8, :8]).samples[0].load().shape[:2] == (8, 8)
+
+
+def test_quantize_blazeface_keeps_its_heads_fp32_and_agrees_with_fp32(model_path, shared_data, tmp_path, cli):
+    """`edgeemo quantize blazeface --data CLIP`: an INT8 IR calibrated on camera frames at the kiosk's input, its
+    output heads FP32 (quantized heads turned background into faces), agreeing with FP32 on held-out frames;
+    `edgeemo run --detector-model` runs it. Without frames: one line."""
+    import openvino as ov
+
+    from conftest import assert_one_line_error
+
+    clip = tmp_path / "calib.mp4"
+    assert cli("testclip", "--data", str(shared_data), "--out", str(clip), "--seconds", "6", "--hard", "--seed", "4").code == 0
+    r = cli("quantize", "blazeface", "--data", str(clip), "--out", str(tmp_path / "q"), "--json")
+    assert r.code == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["input_shape"] == [1, 288, 384, 3] and len(result["fp32_heads"]) == 4
+    a = result["agreement"]
+    assert a["fp32_faces"] > 20 and a["recall_vs_fp32"] >= 0.9 and a["precision_vs_fp32"] >= 0.9, a
+    model = ov.Core().read_model(result["artifact"])
+    convs = {op.get_friendly_name(): op for op in model.get_ordered_ops() if op.get_type_name() == "Convolution"}
+    quantized = {name for name, op in convs.items() if op.input_value(0).get_node().get_type_name() == "FakeQuantize"}
+    assert len(quantized) > 20 and set(result["fp32_heads"]) <= set(convs) and not set(result["fp32_heads"]) & quantized
+    assert json.loads((tmp_path / "q" / "openvino-int8" / "model.json").read_text())["kind"] == "face-detector"
+    r = cli("run", "--model", "emolite", "--source", str(clip), "--detector-model", result["artifact"], "--threads", "1",
+            "--max-frames", "20", "--json")
+    assert r.code == 0, r.stderr
+    assert_one_line_error(cli("quantize", "blazeface", "--out", str(tmp_path / "q2")), "camera frames")
+    assert_one_line_error(cli("quantize", "blazeface", "--data", str(tmp_path / "nothing.mp4"), "--out", str(tmp_path / "q3")), "no such")
+    assert not (tmp_path / "q3").exists()

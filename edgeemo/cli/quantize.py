@@ -11,9 +11,9 @@ from edgeemo.cli.common import esc, model_line, TrustOpt, JsonOpt, console, err_
 
 
 def quantize(
-    model: Annotated[str, typer.Argument(metavar="MODEL", help="FP32 artifact (.xml/.onnx/.tflite with its model.json), or a zoo name / PyTorch / Keras file to convert first.")],
+    model: Annotated[str, typer.Argument(metavar="MODEL", help="FP32 artifact (.xml/.onnx/.tflite with its model.json), or a zoo name / PyTorch / Keras file to convert first; or the face detector: blazeface (calibrated on camera frames).")],
     out: Annotated[str, typer.Option("--out", "-o", help="Output folder.")] = "runs/quantize",
-    data: Annotated[str | None, typer.Option("--data", help="Faces for calibration (train split) and accuracy (val split).")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="Faces for calibration (train split) and accuracy (val split); for blazeface: a video or a folder of camera frames.")] = None,
     calib: Annotated[str, typer.Option("--calib", help="real (from --data) or synthetic (data-free, from the model's BatchNorm statistics).")] = "real",
     subset: Annotated[int, typer.Option("--subset", min=1, help="Calibration images.")] = 300,
     to: Annotated[str, typer.Option("--to", help="Formats to quantize when MODEL is a source model.")] = "openvino,onnx,tflite",
@@ -28,6 +28,10 @@ def quantize(
     from edgeemo.errors import EdgeemoError
     from edgeemo.quantize import quantize as run_quantize
 
+    from edgeemo.quantize.detector import is_detector
+
+    if is_detector(model):
+        return _quantize_detector(model, out, data, calib, max_drop, json_out)
     formats = tuple(f.strip() for f in to.split(",") if f.strip())
     bad = [f for f in formats if f not in ("openvino", "onnx", "tflite")]
     if bad or not formats:
@@ -59,3 +63,31 @@ def quantize(
     failed = [a for a in result.artifacts if a.error]
     if failed:
         raise EdgeemoError(failed[0].error)
+
+
+def _quantize_detector(model: str, out: str, data: str | None, calib: str, max_drop: float | None, json_out: bool) -> None:
+    """BlazeFace -> INT8 IR calibrated on camera frames, checked against FP32 on held-out frames."""
+    from edgeemo.errors import EdgeemoError
+    from edgeemo.quantize.detector import quantize_detector
+
+    if not data or calib != "real":
+        raise EdgeemoError(f"{model}: a face detector is calibrated on camera frames: give --data VIDEO or a folder of frames")
+    if max_drop is not None:
+        raise EdgeemoError("--max-drop applies to classifiers (macro recall); the detector is checked against FP32")
+    with status("quantizing the detector...", not json_out) as update:
+        r = quantize_detector(model, data, out, on_step=lambda step: update(f"quantize: {step}"))
+    for warning in r.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {esc(warning)}")
+    if json_out:
+        print_json(r.to_dict())
+        return
+    a = r.agreement
+    table = Table(title=f"{esc(r.detector)} -> INT8 ({esc(r.calibration)}), input {r.input_shape[2]}x{r.input_shape[1]}")
+    for col in ("held-out frames", "faces FP32", "faces INT8", "recall vs FP32", "precision vs FP32", "ms FP32", "ms INT8"):
+        table.add_column(col, justify="right", overflow="fold")
+    table.add_row(str(a.frames), str(a.fp32_faces), str(a.int8_faces), f"{a.recall_vs_fp32:.3f}", f"{a.precision_vs_fp32:.3f}",
+                  f"{r.latency_fp32_ms:.2f}", f"{r.latency_int8_ms:.2f}")
+    console.print(table)
+    console.print(f"output heads kept FP32: {esc(', '.join(r.fp32_heads))}; latency at {r.threads} thread(s) on this CPU")
+    console.print(f"artifact: {esc(r.artifact)}  (use it: edgeemo run --detector-model {esc(r.artifact)})")
+    console.print(f"{r.seconds:.1f}s  report: {esc(out)}/quantize.json")

@@ -34,6 +34,7 @@ def run(
     detect_width: Annotated[int | None, typer.Option("--detect-width", min=64, help="Detect on the frame scaled to this width (default: "
                                                                                  "Haar 320; BlazeFace 384, its input reshaped to the frame's aspect in OpenVINO).")] = DEFAULTS["detect_width"],
     min_face: Annotated[int | None, typer.Option("--min-face", min=1, help="Smallest face side in frame pixels (default: Haar 80, BlazeFace any).")] = DEFAULTS["min_face"],
+    detector_model: Annotated[str | None, typer.Option("--detector-model", metavar="FILE", help="BlazeFace model to use instead of the packaged one, e.g. the INT8 IR of `edgeemo quantize blazeface` (run in OpenVINO).")] = None,
     align: Annotated[bool | None, typer.Option("--align/--no-align", help="Turn each face eyes-level before classifying (BlazeFace keypoints); default: as the model's card says it was trained (`edgeemo train --align`).", show_default=False)] = None,
     margin: Annotated[float | None, typer.Option("--margin", min=-0.3, max=1.0, help="Box fraction added per side before classifying "
                                                                                  "(negative shrinks; default: Haar -0.05, BlazeFace 0).")] = DEFAULTS["margin"],
@@ -76,7 +77,8 @@ def run(
                            margin, threshold, smooth, max_frames, max_seconds,
                            on_record=(lambda r: typer.echo(json.dumps(r))) if to_stdout else None,
                            on_progress=lambda n: bar.update(task, completed=n) if n % 15 == 0 else None, runtime=runtime,
-                           align=align, on_note=lambda note: err_console.print(f"[yellow]note:[/yellow] {esc(note)}"))
+                           align=align, detector_model=detector_model,
+                           on_note=lambda note: err_console.print(f"[yellow]note:[/yellow] {esc(note)}"))
     s = result.summary
     report = {"summary": {"model": result.model, "source": source, "frames": s.frames, "fps": s.fps,
                           "faces_classified": s.faces_classified, "records": s.records, "stages_ms": s.stages,

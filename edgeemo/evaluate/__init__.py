@@ -57,7 +57,13 @@ def _training_card(ref: str) -> dict:
         return zoo_card(ref)
     path = Path(ref)
     beside = (find_card(path) if path.is_file() else None) or {}
-    return beside if "training" in beside else zoo_card(beside.get("source"))
+    if "training" in beside:
+        return beside
+    source = beside.get("source")
+    if source and source not in list_models() and Path(source).is_file():  # converted from weights of `edgeemo train`
+        origin = find_card(Path(source)) or {}
+        return origin if "training" in origin else {}
+    return zoo_card(source)
 
 
 def training_data(ref: str) -> dict | None:
