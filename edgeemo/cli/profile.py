@@ -22,8 +22,11 @@ def profile(
     from edgeemo.profile import profile_resolved
     from edgeemo.source import parse_shape
 
+    from edgeemo.live import detector_file
+    from edgeemo.quantize.detector import is_detector
+
     with status("reading the model...", not json_out) as update:
-        result = profile_resolved(model, parse_shape(input_shape), on_step=update)
+        result = profile_resolved(detector_file(model), parse_shape(input_shape), on_step=update)
     if json_out:
         print_json(result.to_dict())
         return
@@ -39,7 +42,10 @@ def profile(
         f"MACC {result.macc:,} ({human(result.macc)})  params {result.params:,} ({human(result.params)})  "
         f"activations {result.activations:,}  weights {human(result.weight_bytes, 'B')}"
     )
-    console.print(
-        f"{result.budget_fraction:.1%} of the {human(result.budget_macc)} MACC budget ({esc(REFERENCE_NAME)}): {verdict}"
-    )
+    if is_detector(model):
+        console.print(f"a face detector, per frame at this input: the classifier budget ({esc(REFERENCE_NAME)}) does not apply")
+    else:
+        console.print(
+            f"{result.budget_fraction:.1%} of the {human(result.budget_macc)} MACC budget ({esc(REFERENCE_NAME)}): {verdict}"
+        )
     console.print(model_line(result.resolved))
