@@ -1,9 +1,11 @@
 """The one table of artifact formats: suffix, file name per precision inside a convert/quantize folder, and the
 runtimes that read it. convert, quantize, the bench matrix, the predictor and deploy all read this table.
-Adding a format: one row here, its exporter in ``edgeemo/export/``, and its runtime in ``edgeemo/runtime/`` if new."""
+Adding a format: one row here naming its exporter (``edgeemo/export/<name>.py:export``) and its INT8 quantizer
+(``edgeemo/quantize/backends.py``), and its runtime in ``edgeemo/runtime/`` if new."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +16,16 @@ class ArtifactFormat:
     suffix: str
     files: dict[str, str]  # precision -> path inside a convert/quantize folder
     runtimes: tuple[str, ...]  # runtimes that read it; the first is its own
+    exporter_path: str  # "module:function": export(ExportJob, precision) -> Path (edgeemo/export/)
+    quantizer_path: str  # "module:function": quantize(fp32, out, calibration, QuantizeOptions) -> Path (quantize/backends.py)
+    accuracy_control: bool = False  # its quantizer honours QuantizeOptions.max_drop (NNCF accuracy control)
     shared_precisions: tuple[str, ...] = field(default=("fp32", "fp16"))  # what runtimes other than its own also read
+
+    def exporter(self) -> Callable:
+        return _import(self.exporter_path)
+
+    def quantizer(self) -> Callable:
+        return _import(self.quantizer_path)
 
     def runtimes_for(self, precision: str) -> tuple[str, ...]:
         return self.runtimes if precision in self.shared_precisions else self.runtimes[:1]
@@ -26,12 +37,24 @@ class ArtifactFormat:
 
 FORMATS: dict[str, ArtifactFormat] = {
     "onnx": ArtifactFormat("onnx", ".onnx", {"fp32": "model.onnx", "int8": "model_int8.onnx"},
-                           ("onnxruntime", "openvino")),  # OpenVINO reads ONNX directly; ORT's QDQ INT8 stays with ORT
+                           ("onnxruntime", "openvino"),  # OpenVINO reads ONNX directly; ORT's QDQ INT8 stays with ORT
+                           "edgeemo.export.onnx:export", "edgeemo.quantize.backends:quantize_onnx"),
     "openvino": ArtifactFormat("openvino", ".xml", {"fp32": "openvino/model.xml", "fp16": "openvino-fp16/model.xml",
-                                                    "int8": "openvino-int8/model.xml"}, ("openvino",)),
+                                                    "int8": "openvino-int8/model.xml"}, ("openvino",),
+                               "edgeemo.export.openvino:export", "edgeemo.quantize.backends:quantize_openvino",
+                               accuracy_control=True),
     "tflite": ArtifactFormat("tflite", ".tflite", {"fp32": "model.tflite", "fp16": "model_fp16.tflite",
-                                                   "int8": "model_int8.tflite"}, ("litert",)),
+                                                   "int8": "model_int8.tflite"}, ("litert",),
+                             "edgeemo.export.tflite:export", "edgeemo.quantize.backends:quantize_tflite"),
 }
+
+
+def _import(path: str) -> Callable:
+    """'package.module:function' -> the function (imported on first use: the table itself stays import-light)."""
+    import importlib
+
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def artifact_path(fmt: str, precision: str) -> str:

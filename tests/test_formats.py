@@ -33,3 +33,13 @@ def test_commands_read_the_table():
     from edgeemo.resolve import FORMAT_FOR_RUNTIME
 
     assert FORMAT_FOR_RUNTIME == {"openvino": "openvino", "onnxruntime": "onnx", "litert": "tflite"}
+
+
+def test_each_row_names_an_exporter_and_a_quantizer_with_the_common_signatures():
+    import inspect
+
+    for fmt in FORMATS.values():
+        export, quantize = fmt.exporter(), fmt.quantizer()
+        assert list(inspect.signature(export).parameters) == ["job", "precision"], fmt.name
+        assert list(inspect.signature(quantize).parameters)[3] == "options", fmt.name
+    assert [f.name for f in FORMATS.values() if f.accuracy_control] == ["openvino"]  # NNCF's accuracy control: IR only

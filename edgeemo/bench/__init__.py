@@ -91,7 +91,9 @@ def _inputs(session: Session, spec, data: str | None, n: int = 16) -> tuple[list
 
     batch = session.batch
     samples = load_dataset(data).take(n * batch)
-    xs = [preprocess(im, spec) for im in (s.load() for s in samples) if im is not None]
+    from edgeemo.data.datasets import readable
+
+    xs = [preprocess(im, spec) for _, im in readable(samples)]
     if not xs:
         raise EdgeemoError(f"{data}: no readable images")
     arr = np.stack(xs)

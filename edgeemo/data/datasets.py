@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -60,6 +60,18 @@ class Sample:
         if self.transform is None or image is None or image.size == 0:
             return image
         return self.transform(image)
+
+
+def readable(samples, skipped: dict[str, int] | None = None) -> Iterator[tuple[Sample, np.ndarray]]:
+    """(sample, image) for every sample whose image can be read; the others are counted in
+    ``skipped['unreadable']`` (the one loop over images that train, eval, calibration and bench share)."""
+    for sample in samples:
+        image = sample.load()
+        if image is None or image.size == 0:
+            if skipped is not None:
+                skipped["unreadable"] = skipped.get("unreadable", 0) + 1
+            continue
+        yield sample, image
 
 
 @dataclass
@@ -123,19 +135,42 @@ class Dataset:
         return out
 
 
+@dataclass(frozen=True)
+class Layout:
+    """A dataset layout: ``sniff(path)`` says whether ``path`` is one, ``read(path)`` reads it."""
+
+    name: str
+    sniff: Callable[[Path], bool]
+    read: Callable[[Path], "Dataset"]
+
+
+def _one_csv(root: Path) -> Path | None:
+    """The single CSV of a folder holding no subfolders (a FER2013 export), or None."""
+    if root.is_file():
+        return root
+    csvs = sorted(root.glob("*.csv"))
+    return csvs[0] if len(csvs) == 1 and not any(p.is_dir() for p in root.iterdir()) else None
+
+
+# tried in order; adding a layout: a reader and one line here (docs/architecture.md)
+LAYOUTS: list[Layout] = [
+    Layout("fer2013-csv", lambda p: p.is_file() or (not (p / "legend.csv").is_file() and _one_csv(p) is not None),
+           lambda p: _fer2013_csv(_one_csv(p))),
+    Layout("legend.csv", lambda p: (p / "legend.csv").is_file(), lambda p: _legend_csv(p)),
+    Layout("class-folders", lambda p: p.is_dir(), lambda p: _class_folders(p)),
+]
+
+
 def load_dataset(root: str | Path) -> Dataset:
-    """Read legend.csv + images/, class folders, or a FER2013 CSV; labels normalised."""
+    """Read a dataset in the first of ``LAYOUTS`` that recognises it (legend.csv + images/, class folders, a
+    FER2013 CSV); labels normalised."""
     root = Path(root)
     if not root.exists():
         raise DatasetError(f"no such dataset: {root}")
-    if root.is_file():
-        return _fer2013_csv(root)
-    if (root / "legend.csv").is_file():
-        return _legend_csv(root)
-    csvs = sorted(root.glob("*.csv"))
-    if len(csvs) == 1 and not any(p.is_dir() for p in root.iterdir()):
-        return _fer2013_csv(csvs[0])
-    return _class_folders(root)
+    for layout in LAYOUTS:
+        if layout.sniff(root):
+            return layout.read(root)
+    raise DatasetError(f"{root}: not a dataset layout edgeemo reads ({', '.join(layout.name for layout in LAYOUTS)})")
 
 
 def _legend_csv(root: Path) -> Dataset:

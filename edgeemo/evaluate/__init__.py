@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from edgeemo.data import load_dataset, preprocess
-from edgeemo.data.datasets import Dataset, DatasetError
+from edgeemo.data.datasets import Dataset, DatasetError, readable
 from edgeemo.evaluate.metrics import ClassMetrics, EvalResult, classification_metrics
 from edgeemo.predictor import Predictor
 
@@ -20,11 +20,7 @@ def labeled_batches(dataset: Dataset, predictor: Predictor, resize: str | None, 
                     batch: int = BATCH) -> Iterator[tuple[np.ndarray, list[str]]]:
     """Preprocessed (inputs, labels) batches; unreadable images are counted in ``skipped['unreadable']``."""
     xs, ys = [], []
-    for sample in dataset.samples:
-        image = sample.load()
-        if image is None or image.size == 0:
-            skipped["unreadable"] = skipped.get("unreadable", 0) + 1
-            continue
+    for sample, image in readable(dataset.samples, skipped):
         xs.append(preprocess(image, predictor.spec, resize))
         ys.append(sample.label)
         if len(xs) == batch:

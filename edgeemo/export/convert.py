@@ -12,6 +12,8 @@ from typing import Callable
 import numpy as np
 
 from edgeemo.errors import EdgeemoError
+from edgeemo.export.job import ExportJob
+from edgeemo.export.onnx import write_onnx
 from edgeemo.export.sources import SourceModel
 from edgeemo.export.validate import compare, is_probability
 from edgeemo.resolve import source_sha256
@@ -75,11 +77,11 @@ def verification_inputs(src: SourceModel, data: str | None, n: int) -> tuple[np.
     if src.spec.labels:
         known = [s for s in dataset.samples if s.label in src.spec.labels]
         dataset.samples = known or dataset.samples
+    from edgeemo.data.datasets import readable
+
     batch = []
-    for sample in dataset.take(4 * n):
-        image = sample.load()
-        if image is not None:
-            batch.append(preprocess(image, src.spec))
+    for _, image in readable(dataset.take(4 * n)):
+        batch.append(preprocess(image, src.spec))
         if len(batch) == n:
             break
     if not batch:
@@ -134,14 +136,16 @@ def _convert(src, out: Path, formats, fp16, batch, inputs, inputs_kind, referenc
     with tempfile.TemporaryDirectory(dir=out, prefix=".convert-") as tmp:
         tmp = Path(tmp)
         onnx_path = None
+        job = ExportJob(src, batch, out, tmp, card)
         plan = [(f, "fp32") for f in formats] + ([(f, "fp16") for f in formats if f != "onnx"] if fp16 else [])
         for fmt, precision in plan:
             on_step(f"{fmt} {precision}")
             t0 = time.perf_counter()
             try:
                 if onnx_path is None and _needs_onnx(fmt, src.framework) and (fmt != "tflite" or src.framework == "onnx" or src.extra.get("tflite_via_onnx")):
-                    onnx_path = _write_onnx(src, batch, out / artifact_path("onnx", "fp32") if "onnx" in formats else tmp / "model.onnx", card, tmp)
-                path = _write(fmt, precision, src, batch, out, tmp, card, onnx_path)
+                    onnx_path = write_onnx(job, out / artifact_path("onnx", "fp32") if "onnx" in formats else tmp / "model.onnx")
+                    job.onnx_path = onnx_path
+                path = ARTIFACT_FORMATS[fmt].exporter()(job, precision)
                 artifact = _verify(fmt, precision, path, inputs, reference, time.perf_counter() - t0)
             except EdgeemoError as exc:
                 artifact = Artifact(fmt, precision, None, seconds=time.perf_counter() - t0, error=str(exc))
@@ -163,63 +167,6 @@ def _convert(src, out: Path, formats, fp16, batch, inputs, inputs_kind, referenc
 def _needs_onnx(fmt: str, framework: str) -> bool:
     """IR from PyTorch/ONNX sources and (sometimes) TFLite go through the ONNX file; Keras goes through SavedModel."""
     return fmt in ("onnx", "tflite") or (fmt == "openvino" and framework != "keras")
-
-
-def _write_onnx(src: SourceModel, batch: int, path: Path, card: dict, tmp: Path) -> Path:
-    from edgeemo.export.onnx_meta import add_metadata, copy_onnx, saved_model_to_onnx
-
-    if src.framework == "torch":
-        import torch
-
-        from edgeemo.export.onnx import torch_to_onnx
-
-        torch_to_onnx(src.module, torch.zeros([batch, *src.input_shape[1:]]), path)
-    elif src.framework == "keras":
-        saved_model_to_onnx(_saved_model(src, tmp), path)
-    else:
-        copy_onnx(src.path, path)
-    add_metadata(path, card)
-    return path
-
-
-def _saved_model(src: SourceModel, tmp: Path) -> Path:
-    saved = tmp / "saved_model"
-    if not saved.exists():
-        from edgeemo.quiet import quiet_native
-
-        with quiet_native():
-            src.module.export(str(saved), format="tf_saved_model", verbose=False)
-    return saved
-
-
-def _write(fmt: str, precision: str, src: SourceModel, batch: int, out: Path, tmp: Path, card: dict, onnx_path: Path | None) -> Path:
-    shape = [batch, *src.input_shape[1:]]
-    fp16 = precision == "fp16"
-    if fmt == "onnx":
-        return onnx_path
-    if fmt == "openvino":
-        from edgeemo.export.openvino import to_openvino
-
-        ov_src = _saved_model(src, tmp) if src.framework == "keras" else onnx_path
-        return to_openvino(ov_src, out / artifact_path("openvino", precision), shape, card, fp16=fp16)
-    if fmt == "tflite":
-        import torch
-
-        from edgeemo.export import tflite
-
-        path = out / artifact_path("tflite", precision)
-        if src.framework == "keras":
-            return tflite.saved_model_to_tflite(_saved_model(src, tmp), path, fp16=fp16)
-        if fp16:
-            fp32 = out / artifact_path("tflite", "fp32")
-            if not fp32.exists():
-                fp32 = _write("tflite", "fp32", src, batch, tmp, tmp, card, onnx_path)
-            return tflite.tflite_to_fp16(fp32, path)
-        example = torch.zeros(shape)
-        if src.framework == "torch" and not src.extra.get("tflite_via_onnx"):
-            return tflite.torch_to_tflite(src.module, example, path)
-        return tflite.onnx_to_tflite(onnx_path, example, path)
-    raise EdgeemoError(f"unknown format {fmt!r}: {', '.join(FORMATS)}")
 
 
 def _verify(fmt: str, precision: str, path: Path, inputs: np.ndarray, reference: np.ndarray, seconds: float) -> Artifact:

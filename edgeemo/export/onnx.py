@@ -39,3 +39,25 @@ def torch_to_onnx(model, example, path: str | Path, opset: int = OPSET) -> Path:
         except Exception as exc:  # the exporter raises many types; report the first line
             raise ModelLoadError(f"ONNX export failed: {str(exc).strip().splitlines()[0]}") from exc
     return Path(path)
+
+
+def write_onnx(job, path: Path) -> Path:
+    """The source as ONNX at ``path`` with the card embedded: the ONNX artifact, and the route to IR and TFLite."""
+    from edgeemo.export.onnx_meta import add_metadata, copy_onnx, saved_model_to_onnx
+
+    src = job.src
+    if src.framework == "torch":
+        import torch
+
+        torch_to_onnx(src.module, torch.zeros(job.shape), path)
+    elif src.framework == "keras":
+        saved_model_to_onnx(job.saved_model(), path)
+    else:
+        copy_onnx(src.path, path)
+    add_metadata(path, job.card)
+    return path
+
+
+def export(job, precision: str) -> Path:
+    """The ONNX artifact (``edgeemo.formats`` row "onnx"): the file convert wrote first (``write_onnx``)."""
+    return job.onnx_path

@@ -24,3 +24,11 @@ def to_openvino(src: str | Path, out_xml: str | Path, input_shape: list[int], ca
     ModelCard.from_dict(card).write_rt_info(model)
     save_ir(model, Path(out_xml), compress_to_fp16=fp16)
     return out_xml
+
+
+def export(job, precision: str) -> Path:
+    """The OpenVINO IR (``edgeemo.formats`` row "openvino"): from the ONNX file, or a Keras source's SavedModel."""
+    from edgeemo.formats import artifact_path
+
+    ov_src = job.saved_model() if job.src.framework == "keras" else job.onnx_path
+    return to_openvino(ov_src, job.out / artifact_path("openvino", precision), job.shape, job.card, fp16=precision == "fp16")

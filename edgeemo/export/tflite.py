@@ -89,3 +89,27 @@ def tflite_to_fp16(fp32_model: str | Path, out: str | Path) -> Path:
     with atomic_path(out) as tmp:
         tmp.write_bytes(bytes(result.quantized_model))
     return Path(out)
+
+
+def export(job, precision: str) -> Path:
+    """The TFLite flatbuffer (``edgeemo.formats`` row "tflite"): litert-torch from PyTorch, onnx2tf from ONNX (or
+    TorchScript), the TFLite converter from Keras; FP16 halves the FP32 file."""
+    from dataclasses import replace
+
+    from edgeemo.formats import artifact_path
+
+    src = job.src
+    path = job.out / artifact_path("tflite", precision)
+    if src.framework == "keras":
+        return saved_model_to_tflite(job.saved_model(), path, fp16=precision == "fp16")
+    if precision == "fp16":
+        fp32 = job.out / artifact_path("tflite", "fp32")
+        if not fp32.exists():
+            fp32 = export(replace(job, out=job.tmp), "fp32")
+        return tflite_to_fp16(fp32, path)
+    import torch
+
+    example = torch.zeros(job.shape)
+    if src.framework == "torch" and not src.extra.get("tflite_via_onnx"):
+        return torch_to_tflite(src.module, example, path)
+    return onnx_to_tflite(job.onnx_path, example, path)

@@ -160,15 +160,11 @@ def _quantize(ref, out: Path, data, calib, subset, formats, preset, ignored_scop
         item = Quantized(fmt, None, str(fp32_path), fp32_bytes=artifact_bytes(fp32_path))
         on_step(f"{fmt} INT8")
         try:
-            if fmt == "openvino":
-                backends.quantize_openvino(fp32_path, target, calib_x, preset, ignored_scope,
-                                           (val_x, val_y) if max_drop is not None else None, metric,
-                                           max_drop / 100 if max_drop is not None else None)
-                item.accuracy_control = max_drop is not None
-            elif fmt == "onnx":
-                backends.quantize_onnx(fp32_path, target, calib_x, preset, ignored_scope)
-            else:
-                backends.quantize_tflite(fp32_path, target, calib_x)
+            row = FORMATS[fmt]
+            control = max_drop is not None and row.accuracy_control
+            row.quantizer()(fp32_path, target, calib_x, backends.QuantizeOptions(
+                preset, ignored_scope, max_drop / 100 if control else None, (val_x, val_y) if control else None, metric))
+            item.accuracy_control = control
             _copy_card(target, card)
             load_predictor(str(target)).predict(calib_x[:1])  # the INT8 artifact must run in its runtime
         except EdgeemoError as exc:
@@ -192,7 +188,7 @@ def _quantize(ref, out: Path, data, calib, subset, formats, preset, ignored_scop
             item.macro_recall_drop = 100 * (e32.macro_recall - e8.macro_recall)
             if max_drop is not None and item.macro_recall_drop > max_drop:
                 item.warning = (f"{fmt} INT8 macro recall dropped {item.macro_recall_drop:.2f} points, over --max-drop {max_drop}"
-                                + (" (NNCF has no accuracy control for TFLite)" if fmt == "tflite" else ""))
+                                + (f" (NNCF has no accuracy control for {fmt})" if not FORMATS[fmt].accuracy_control else ""))
                 warnings.append(item.warning)
         item.latency_fp32_ms = _latency(fp32_path)
         item.latency_int8_ms = _latency(target)

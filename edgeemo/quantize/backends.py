@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -12,6 +13,17 @@ from edgeemo.card import ModelCard
 from edgeemo.fsutil import atomic_path, save_ir
 from edgeemo.quiet import quiet_native
 from edgeemo.runtime import adapt_layout, layout_of
+
+
+@dataclass
+class QuantizeOptions:
+    """What every format's quantizer is given besides the files and the calibration batch."""
+
+    preset: str | None = None  # NNCF preset: performance or mixed
+    ignored_scope: list[str] | None = None  # node names left FP32
+    max_drop: float | None = None  # accuracy control (fraction, absolute); formats with accuracy_control only
+    validation: tuple[np.ndarray, np.ndarray] | None = None  # (inputs, class indices) for accuracy control
+    metric: Callable[[np.ndarray, np.ndarray], float] | None = None  # (truth, scores) -> macro recall
 
 
 def _ignored(names: list[str] | None):
@@ -31,10 +43,9 @@ def _preset(preset: str | None):
         raise EdgeemoError(f"--preset {preset!r}: performance or mixed") from None
 
 
-def quantize_openvino(xml: Path, out_xml: Path, calib: np.ndarray, preset: str | None = None,
-                      ignored_scope: list[str] | None = None, validation: tuple[np.ndarray, np.ndarray] | None = None,
-                      metric: Callable[[np.ndarray, np.ndarray], float] | None = None, max_drop: float | None = None) -> Path:
+def quantize_openvino(xml: Path, out_xml: Path, calib: np.ndarray, options: QuantizeOptions = QuantizeOptions()) -> Path:
     """nncf.quantize (or quantize_with_accuracy_control when ``max_drop`` is given) on an FP32 IR."""
+    preset, ignored_scope, max_drop = options.preset, options.ignored_scope, options.max_drop
     import nncf
     import openvino as ov
 
@@ -48,7 +59,8 @@ def quantize_openvino(xml: Path, out_xml: Path, calib: np.ndarray, preset: str |
             quantized = nncf.quantize(model, calibration, preset=_preset(preset), subset_size=len(items),
                                       ignored_scope=_ignored(ignored_scope))
         else:
-            xs, ys = validation
+            xs, ys = options.validation
+            metric = options.metric
             val_items = [(adapt_layout(xs[i:i + shape[0]], shape, layout), ys[i:i + shape[0]])
                          for i in range(0, len(xs) - shape[0] + 1, shape[0])]
 
@@ -80,9 +92,9 @@ def depthwise_convs(model) -> list[str]:
     return names
 
 
-def quantize_onnx(path: Path, out: Path, calib: np.ndarray, preset: str | None = None,
-                  ignored_scope: list[str] | None = None) -> Path:
+def quantize_onnx(path: Path, out: Path, calib: np.ndarray, options: QuantizeOptions = QuantizeOptions()) -> Path:
     """nncf.quantize on an ONNX model: a QDQ model ONNX Runtime runs in INT8."""
+    preset, ignored_scope = options.preset, options.ignored_scope
     import nncf
     import onnx
 
@@ -104,7 +116,7 @@ def quantize_onnx(path: Path, out: Path, calib: np.ndarray, preset: str | None =
     return out
 
 
-def quantize_tflite(path: Path, out: Path, calib: np.ndarray) -> Path:
+def quantize_tflite(path: Path, out: Path, calib: np.ndarray, options: QuantizeOptions = QuantizeOptions()) -> Path:
     """Full-integer (INT8 weights and activations) TFLite with ai-edge-quantizer's static recipe, calibrated
     on the same preprocessed inputs. Input/output stay float32 (quantize/dequantize at the edges)."""
     try:

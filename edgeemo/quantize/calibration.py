@@ -12,22 +12,19 @@ def real_inputs(spec: ModelSpec, data: str, subset: int, seed: int = 0) -> tuple
     """Up to ``subset`` preprocessed faces from the *train* split (validation never calibrates), with labels;
     plus warnings (fewer than asked, unreadable files)."""
     from edgeemo.data import load_dataset
+    from edgeemo.data.datasets import readable
 
     dataset = load_dataset(data)
     if spec.labels and any(s.label in spec.labels for s in dataset.samples):
         dataset = dataset.restrict(spec.labels)
     train = dataset.split("train", seed=seed)
-    xs, ys, unreadable = [], [], 0
-    for sample in train.take(subset, seed):
-        image = sample.load()
-        if image is None or image.size == 0:
-            unreadable += 1
-            continue
+    xs, ys, skipped = [], [], {}
+    for sample, image in readable(train.take(subset, seed), skipped):
         xs.append(preprocess(image, spec))
         ys.append(sample.label)
     warnings = []
-    if unreadable:
-        warnings.append(f"{unreadable} unreadable image(s) skipped")
+    if skipped:
+        warnings.append(f"{skipped['unreadable']} unreadable image(s) skipped")
     if len(xs) < subset:
         warnings.append(f"only {len(xs)} calibration images available (asked for {subset}); using what there is")
     return np.stack(xs) if xs else np.zeros((0,)), ys, warnings

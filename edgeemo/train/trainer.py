@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from edgeemo.data import load_dataset
-from edgeemo.data.datasets import DatasetError
+from edgeemo.data.datasets import DatasetError, readable
 from edgeemo.data.preprocess import normalize, to_pixels
 from edgeemo.errors import EdgeemoError
 from edgeemo.evaluate.metrics import classification_metrics
@@ -72,17 +72,13 @@ class TrainResult:
 
 
 def _load_pixels(dataset, spec: ModelSpec, labels: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
-    images, ys, unreadable = [], [], 0
-    for s in dataset.samples:
-        im = s.load()
-        if im is None or im.size == 0:
-            unreadable += 1
-            continue
+    images, ys, skipped = [], [], {}
+    for s, im in readable(dataset.samples, skipped):
         images.append(to_pixels(im, spec))
         ys.append(labels.index(s.label))
     if not images:
         raise DatasetError(f"{dataset.root}: no readable images")
-    return np.stack(images), np.array(ys, dtype=np.int64), unreadable
+    return np.stack(images), np.array(ys, dtype=np.int64), skipped.get("unreadable", 0)
 
 
 def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: None,
