@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from edgeemo.export.convert import convert
-from edgeemo.export.sources import Overrides, load_source
+from edgeemo.sources import Overrides, load_source
 
 
 @pytest.fixture(scope="module")

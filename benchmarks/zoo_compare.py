@@ -18,7 +18,7 @@ from pathlib import Path
 
 from edgeemo.bench import benchmark, environment
 from edgeemo.export.convert import convert
-from edgeemo.export.sources import Overrides, load_source
+from edgeemo.sources import Overrides, load_source
 from edgeemo.models import list_models, weights_path, zoo_dir
 from edgeemo.quantize import quantize
 

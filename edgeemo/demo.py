@@ -71,7 +71,7 @@ def run_demo(models: tuple[str, ...] = DEFAULT_MODELS, data: str | None = None, 
     from edgeemo.bench import environment
     from edgeemo.bench.matrix import run_matrix, save_matrix
     from edgeemo.export.convert import convert
-    from edgeemo.export.sources import Overrides, load_source
+    from edgeemo.sources import Overrides, load_source
     from edgeemo.profile import profile
     from edgeemo.quantize import quantize
     from edgeemo.report import build_report

@@ -78,7 +78,7 @@ def load_predictor(ref: str, overrides=None, threads: int | None = None, device:
 
 def _load_predictor(ref: str, overrides, threads: int | None, device: str, runtime: str | None, on_step,
                     precision: str | None = None) -> Predictor:
-    from edgeemo.export.sources import Overrides, load_source
+    from edgeemo.sources import Overrides, load_source
     from edgeemo.resolve import EAGER, resolve_model
     from edgeemo.runtime import load
 

@@ -112,7 +112,7 @@ def runtime_for(ref: str, runtime: str | None) -> str:
 def resolve_model(ref: str, runtime: str | None = None, overrides=None,
                   on_step: Callable[[str], None] = lambda step: None) -> ResolvedModel:
     """Resolve MODEL for a runtime, converting a zoo name or source model into the cache when needed."""
-    from edgeemo.source import resolve
+    from edgeemo.sources import resolve
 
     runtime = runtime_for(ref, runtime)
     if is_artifact(ref):
@@ -137,7 +137,7 @@ def _cache_key(ref: str, fmt: str, digest: str | None, overrides) -> str:
 
 
 def _cached_conversion(ref: str, runtime: str, digest: str | None, overrides, on_step) -> ResolvedModel:
-    from edgeemo.export.sources import Overrides
+    from edgeemo.sources import Overrides
 
     fmt = FORMAT_FOR_RUNTIME[runtime]
     overrides = overrides or Overrides()
@@ -148,7 +148,7 @@ def _cached_conversion(ref: str, runtime: str, digest: str | None, overrides, on
         return ResolvedModel(ref, runtime, str(artifact), digest, cached=True)
     on_step(f"converting {ref} to {fmt} (once; cached in {folder.parent})")
     from edgeemo.export.convert import convert
-    from edgeemo.export.sources import load_source
+    from edgeemo.sources import load_source
 
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from edgeemo.export.convert import convert
-from edgeemo.export.sources import Overrides, load_source
+from edgeemo.sources import Overrides, load_source
 
 from conftest import assert_one_line_error
 

@@ -9,7 +9,7 @@ import torch
 
 from edgeemo.errors import EdgeemoError
 from edgeemo.export.convert import convert
-from edgeemo.export.sources import Overrides, load_source
+from edgeemo.sources import Overrides, load_source
 from edgeemo.models import list_models
 from edgeemo.runtime import load
 
@@ -216,7 +216,7 @@ def test_fer_keras_model_converts_with_full_agreement_on_real_faces(fer_model, s
 
 def test_arch_kwargs_take_python_literals_and_json(arch_file, tmp_path, cli):
     """Constructor arguments as literals (nested lists) or @args.json; --weights without SRC."""
-    from edgeemo.export.sources import parse_kwargs
+    from edgeemo.sources import parse_kwargs
 
     assert parse_kwargs("io_list=[[1,28],[28,56],[56,112]],scale=0.5,name=x,flag=True") == {
         "io_list": [[1, 28], [28, 56], [56, 112]], "scale": 0.5, "name": "x", "flag": True}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from edgeemo.export.convert import convert
-from edgeemo.export.sources import Overrides, load_source
+from edgeemo.sources import Overrides, load_source
 
 from conftest import assert_one_line_error
 

@@ -63,7 +63,7 @@ def test_fer_tflite_int8_reports_its_drop(fer_converted, shared_data, tmp_path, 
 
 def test_onnx_qdq_and_accuracy_control(fer_converted, shared_data, tmp_path):
     from edgeemo.export.convert import convert
-    from edgeemo.export.sources import Overrides, load_source
+    from edgeemo.sources import Overrides, load_source
     from edgeemo.quantize import quantize
 
     convert(load_source("emonet-resnet10", Overrides()), tmp_path / "fp32", formats=("onnx",))
@@ -104,7 +104,7 @@ def test_data_free_calibration_is_far_above_chance(shared_data, tmp_path):
     """INT8 calibrated on synthesised inputs only (no face images), measured on the real validation split,
     reported beside real-data calibration of the same trained zoo model."""
     from edgeemo.export.convert import convert
-    from edgeemo.export.sources import Overrides, load_source
+    from edgeemo.sources import Overrides, load_source
     from edgeemo.models import weights_path
     from edgeemo.quantize import quantize
 

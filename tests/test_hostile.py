@@ -151,7 +151,7 @@ def world(tmp_path_factory, signing_key) -> World:
     (root / "not_a_key.pem").write_text("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
 
     from edgeemo.export.convert import convert
-    from edgeemo.export.sources import Overrides, load_source
+    from edgeemo.sources import Overrides, load_source
 
     convert(load_source("emolite", Overrides()), root / "emolite", ("tflite", "openvino"))
     card = json.loads((root / "emolite" / "model.json").read_text())

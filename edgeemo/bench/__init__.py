@@ -105,7 +105,7 @@ def prepare(ref: str, runtime: str | None, device: str, mode: str, threads: int 
             batch: int, input_shape: list[int] | None, requests: int | None = None, precision: str | None = None,
             on_step: Callable[[str], None] = lambda step: None):
     """Open MODEL in its runtime by the one resolution rule (``edgeemo.resolve``): (Session, spec or None, ResolvedModel)."""
-    from edgeemo.export.sources import Overrides
+    from edgeemo.sources import Overrides
     from edgeemo.predictor import find_card, spec_from_card
     from edgeemo.resolve import is_artifact, resolve_model
 
@@ -122,7 +122,7 @@ def prepare(ref: str, runtime: str | None, device: str, mode: str, threads: int 
     overrides = None if artifact else Overrides(input_shape=input_shape)
     resolved = resolve_model(ref, runtime, overrides, on_step)
     if resolved.runtime == "torch":
-        from edgeemo.export.sources import load_source
+        from edgeemo.sources import load_source
 
         src = load_source(ref, Overrides(input_shape=input_shape))
         if src.framework != "torch":

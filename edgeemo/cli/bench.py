@@ -42,7 +42,7 @@ def bench(
     self-test it there, run the bundle's bench (the same protocol) and bring the JSON back."""
     from edgeemo.bench import benchmark
     from edgeemo.errors import EdgeemoError
-    from edgeemo.source import parse_shape
+    from edgeemo.sources import parse_shape
 
     if iterations is not None and iterations <= 0:
         raise EdgeemoError(f"--iterations must be positive, got {iterations}")

@@ -137,8 +137,8 @@ def floats(text: str | None, flag: str) -> list[float] | None:
 def overrides(input_shape=None, channel_order=None, mean=None, scale=None, labels=None):
     """Preprocessing flags -> Overrides (validated)."""
     from edgeemo.errors import EdgeemoError
-    from edgeemo.export.sources import Overrides
-    from edgeemo.source import parse_shape
+    from edgeemo.sources import Overrides
+    from edgeemo.sources import parse_shape
 
     if channel_order and channel_order not in ("gray", "bgr", "rgb"):
         raise EdgeemoError(f"--channel-order {channel_order!r}: gray, bgr or rgb")

@@ -49,7 +49,7 @@ def convert(
     """Convert a trained model to ONNX, OpenVINO IR (static shape) and TFLite (NHWC); verify each against the source."""
     from edgeemo.errors import EdgeemoError
     from edgeemo.export.convert import FORMATS, convert as run_convert
-    from edgeemo.export.sources import load_source, parse_kwargs
+    from edgeemo.sources import load_source, parse_kwargs
 
     formats = tuple(f.strip().lower() for f in to.split(",") if f.strip())
     unknown = [f for f in formats if f not in FORMATS]

@@ -53,7 +53,7 @@ def optimize(
     with status("optimize...", not json_out) as update:
         source = None
         if arch or any(v is not None for v in (input_shape, channel_order, mean, scale, labels)):
-            from edgeemo.export.sources import load_source, parse_kwargs
+            from edgeemo.sources import load_source, parse_kwargs
 
             update("loading the source model...")
             source = load_source(model, flags, arch, parse_kwargs(arch_kwargs), state_key)

@@ -20,7 +20,7 @@ def profile(
 ) -> None:
     """Count MACC, parameters and activations per layer, and compare with the 62.99M MACC budget."""
     from edgeemo.profile import profile_resolved
-    from edgeemo.source import parse_shape
+    from edgeemo.sources import parse_shape
 
     from edgeemo.live import detector_file
     from edgeemo.quantize.detector import is_detector

@@ -101,7 +101,7 @@ def _artifact(ref: str, target, precision: str, data: str | None, work: Path, on
     fmt = "tflite" if target.runtime == "litert" else "openvino"
     if precision == "fp16":
         from edgeemo.export.convert import convert
-        from edgeemo.export.sources import Overrides, load_source
+        from edgeemo.sources import Overrides, load_source
 
         on_step(f"converting {ref} to {fmt} FP16")
         result = convert(load_source(ref, Overrides()), work, (fmt,), fp16=True, data=data)

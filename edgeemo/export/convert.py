@@ -14,7 +14,7 @@ import numpy as np
 from edgeemo.errors import EdgeemoError
 from edgeemo.export.job import ExportJob
 from edgeemo.export.onnx import write_onnx
-from edgeemo.export.sources import SourceModel
+from edgeemo.sources import SourceModel
 from edgeemo.export.validate import compare, is_probability
 from edgeemo.resolve import source_sha256
 from edgeemo.formats import FORMATS as ARTIFACT_FORMATS

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeemo.export.sources import SourceModel
+from edgeemo.sources import SourceModel
 
 
 @dataclass

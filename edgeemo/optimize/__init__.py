@@ -170,7 +170,7 @@ def _artifacts(ref, source, target, fmt: str, folder: Path, data, accuracy_contr
             found[f"{fmt} int8 (accuracy control)"] = ("int8", "accuracy-control", folder / "ac" / names["int8"])
         return found
     from edgeemo.export.convert import convert
-    from edgeemo.export.sources import Overrides, load_source
+    from edgeemo.sources import Overrides, load_source
     from edgeemo.quantize import quantize
 
     if folder.exists():

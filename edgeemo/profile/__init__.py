@@ -9,17 +9,17 @@ from edgeemo.profile.result import LayerCost, Profile
 
 def profile(ref: str, input_shape: list[int] | None = None) -> Profile:
     """Profile a zoo name or a model file (ONNX, OpenVINO IR, TFLite, TorchScript, .pt2, Keras), read directly."""
-    from edgeemo.source import resolve, to_openvino
+    from edgeemo.sources import openvino_graph, resolve
 
     source = resolve(ref)
-    model = to_openvino(source, input_shape)
+    model = openvino_graph(source, input_shape)
     return profile_model(model, source=ref)
 
 
 def profile_resolved(ref: str, input_shape: list[int] | None = None, on_step=lambda step: None) -> Profile:
     """Profile what MODEL resolves to by the rule every command follows (``edgeemo.resolve``): an artifact as it
     is, a zoo name or source model as its cached OpenVINO IR; the result says which."""
-    from edgeemo.export.sources import Overrides
+    from edgeemo.sources import Overrides
     from edgeemo.resolve import is_artifact, resolve_model
 
     artifact = is_artifact(ref)

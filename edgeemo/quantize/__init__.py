@@ -60,14 +60,14 @@ def _fp32_artifacts(ref: str, out: Path, formats: tuple[str, ...], on_step) -> t
 
     path = Path(ref)
     if path.is_file() and path.suffix.lower() in FORMAT_OF_SUFFIX:
-        from edgeemo.source import resolve
+        from edgeemo.sources import resolve
 
         resolve(ref)
         if find_card(path) is None:
             raise EdgeemoError(f"{ref}: no model card (model.json) beside it; convert it with `edgeemo convert` first")
         return {FORMAT_OF_SUFFIX[path.suffix.lower()]: path}, None
     from edgeemo.export.convert import convert
-    from edgeemo.export.sources import Overrides, load_source
+    from edgeemo.sources import Overrides, load_source
 
     on_step("convert to FP32 artifacts")
     src = load_source(ref, Overrides())

@@ -127,7 +127,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
             raise EdgeemoError(f"--init zoo: {cfg.arch} has no zoo weights (see `edgeemo models`)")
     model = create_model(cfg.arch, pretrained=cfg.init == "zoo")
     if cfg.init and cfg.init != "zoo":
-        from edgeemo.export.sources import load_checkpoint_into
+        from edgeemo.sources import load_checkpoint_into
 
         load_checkpoint_into(model, Path(cfg.init), None, f"--init {cfg.init}", cfg.arch)
     if cfg.qat:

@@ -1,19 +1,22 @@
-"""The model a conversion starts from: PyTorch (zoo, TorchScript, .pt2, checkpoint + --arch), Keras or ONNX."""
+"""Opening a source model (step 2 of resolve -> load -> graph): PyTorch (zoo, TorchScript, .pt2, checkpoint + --arch),
+Keras or ONNX, as a SourceModel with its preprocessing facts settled."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from edgeemo.errors import EdgeemoError, ModelLoadError, ShapeError
+from edgeemo.errors import EdgeemoError, ModelLoadError, ShapeError, first_line
+from edgeemo.models import create_model
 from edgeemo.models.spec import ModelSpec
-from edgeemo.source import Source, exported_program_shape, load_torch, resolve
+from edgeemo.sources.reference import Source, resolve
 
 STATE_KEYS = ("state_dict", "model_state_dict", "model", "network", "net", "weights", "params", "ema")
 
@@ -84,7 +87,7 @@ def load_source(
     state_key: str | None = None,
 ) -> SourceModel:
     """Open SRC as the framework it belongs to and settle its preprocessing facts."""
-    from edgeemo.models import create_model, get_spec, list_models
+    from edgeemo.models import get_spec, list_models
 
     if arch in list_models():  # weights trained by `edgeemo train` for a zoo architecture: the zoo's facts apply
         if not Path(ref).is_file():
@@ -336,3 +339,36 @@ def load_checkpoint_into(model, path: Path, state_key: str | None, label: str, a
         if result.unexpected_keys:
             parts.append(f"unexpected {few(result.unexpected_keys)}")
         raise ModelLoadError(f"{label}: state dict does not match {arch}: {'; '.join(parts)}")
+
+
+def load_torch(source: Source):
+    """A PyTorch module from a zoo name, TorchScript file or ExportedProgram."""
+    import torch
+
+    if source.kind == "zoo":
+        return create_model(source.ref)
+    if source.kind == "torchscript":
+        if not zipfile.is_zipfile(source.path):
+            raise ModelLoadError(f"{source.ref}: not a TorchScript archive (truncated, or a checkpoint that needs --arch)")
+        try:
+            return torch.jit.load(str(source.path), map_location="cpu").eval()
+        except Exception as exc:
+            raise ModelLoadError(f"{source.ref}: not a TorchScript model ({first_line(exc)}); a checkpoint needs --arch") from None
+    if source.kind == "exported_program":
+        from edgeemo.safeload import load_exported_program
+
+        return load_exported_program(source.path).module()
+    raise ModelLoadError(f"{source.ref}: a {source.kind} model is not a PyTorch model")
+
+
+def exported_program_shape(path: Path) -> list[int] | None:
+    """Static input shape recorded in an ExportedProgram, if any."""
+    from edgeemo.safeload import load_exported_program
+
+    program = load_exported_program(path)
+    for node in program.graph.nodes:
+        if node.op == "placeholder" and node.name in program.graph_signature.user_inputs:
+            val = node.meta.get("val")
+            if val is not None and all(isinstance(d, int) for d in val.shape):
+                return list(val.shape)
+    return None
