@@ -36,6 +36,30 @@ class Target:
         return None
 
 
+@dataclass
+class BenchSettings:
+    """What ``edgeemo bench --target`` measures with: the target's runtime, device and threads unless given."""
+
+    runtime: str | None
+    device: str
+    threads: int | None
+    host_note: str | None = None
+
+
+def bench_settings(name: str, runtime: str | None, device: str, threads: int | None) -> BenchSettings:
+    """The target's settings filled in where the user gave none (``device`` "CPU" counts as not given). Its
+    OpenVINO device must be present here: no silent fallback to another device."""
+    from edgeemo.runtime.openvino import devices as openvino_devices
+
+    target = load_target(name)
+    device = target.device if device == "CPU" else device
+    present = openvino_devices()
+    if target.runtime == "openvino" and device == target.device and device.split(":")[0] not in present:
+        raise EdgeemoError(f"--target {name}: {device} is not present on this host (present: {', '.join(present)}); "
+                           "run it on the device with --remote, or measure here with --device CPU")
+    return BenchSettings(runtime or target.runtime, device, threads or target.threads, target.host_note(present))
+
+
 def targets_dir() -> Path:
     """$EDGEEMO_TARGETS_DIR, the package data of an installed wheel (edgeemo/_targets), or targets/ of a checkout."""
     from edgeemo.fsutil import package_data

@@ -58,19 +58,10 @@ def bench(
         return
     host_note = None
     if target:
-        from edgeemo.runtime.openvino import devices as openvino_devices
-        from edgeemo.targets import load_target
+        from edgeemo.targets import bench_settings
 
-        profile = load_target(target)
-        runtime = runtime or profile.runtime
-        device = profile.device if device == "CPU" else device
-        threads = threads or profile.threads
-        present = openvino_devices()
-        host_note = profile.host_note(present)
-        if profile.runtime == "openvino" and device == profile.device and device.split(":")[0] not in present:
-            # one answer: no silent fallback to another device (give --device CPU to measure the artifact here)
-            raise EdgeemoError(f"--target {target}: {device} is not present on this host (present: {', '.join(present)}); "
-                               "run it on the device with --remote, or measure here with --device CPU")
+        settings = bench_settings(target, runtime, device, threads)
+        runtime, device, threads, host_note = settings.runtime, settings.device, settings.threads, settings.host_note
         if host_note:
             err_console.print(f"[yellow]note:[/yellow] {esc(host_note)}")
     if matrix:
