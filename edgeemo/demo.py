@@ -73,7 +73,7 @@ def run_demo(models: tuple[str, ...] = DEFAULT_MODELS, data: str | None = None, 
     from edgeemo.export.convert import convert
     from edgeemo.sources import Overrides, load_source
     from edgeemo.profile import profile
-    from edgeemo.quantize import quantize
+    from edgeemo.quantize import QuantizeConfig, quantize
     from edgeemo.report import build_report
     from edgeemo.report.figures import model_figures
 
@@ -106,7 +106,7 @@ def run_demo(models: tuple[str, ...] = DEFAULT_MODELS, data: str | None = None, 
         fp32 = {a.format: Path(a.path) for a in converted.artifacts if a.passed and a.format in ("openvino", "tflite")}
         calib = "real" if data else "synthetic"
         quantized = step(f"{name}: INT8 ({'real' if data else 'data-free'} calibration)",
-                         lambda: quantize(name, folder, data, calib, artifacts=fp32))
+                         lambda: quantize(name, folder, QuantizeConfig(data, calib), artifacts=fp32))
         rows = step(f"{name}: bench every artifact" + (" + accuracy" if data else ""),
                     lambda: run_matrix(folder, threads=1, iterations=iterations, data=data))
         save_matrix(rows, folder)

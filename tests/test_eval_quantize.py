@@ -64,18 +64,18 @@ def test_fer_tflite_int8_reports_its_drop(fer_converted, shared_data, tmp_path, 
 def test_onnx_qdq_and_accuracy_control(fer_converted, shared_data, tmp_path):
     from edgeemo.export.convert import convert
     from edgeemo.sources import Overrides, load_source
-    from edgeemo.quantize import quantize
+    from edgeemo.quantize import QuantizeConfig, quantize
 
     convert(load_source("emonet-resnet10", Overrides()), tmp_path / "fp32", formats=("onnx",))
-    result = quantize(str(tmp_path / "fp32" / "model.onnx"), tmp_path / "onnx", data=str(shared_data), subset=64)
+    result = quantize(str(tmp_path / "fp32" / "model.onnx"), tmp_path / "onnx", QuantizeConfig(data=str(shared_data), subset=64))
     item = result.artifacts[0]
     assert item.error is None and item.int8 is not None and item.latency_int8_ms > 0
     import onnx
 
     ops = {n.op_type for n in onnx.load(item.path).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
-    controlled = quantize(str(fer_converted / "openvino" / "model.xml"), tmp_path / "ac", data=str(shared_data), subset=64,
-                          max_drop=0.5, classes=RETAIL.split(","))
+    controlled = quantize(str(fer_converted / "openvino" / "model.xml"), tmp_path / "ac",
+                          QuantizeConfig(data=str(shared_data), subset=64, max_drop=0.5, classes=RETAIL.split(",")))
     assert controlled.artifacts[0].accuracy_control and controlled.artifacts[0].error is None
 
 
@@ -106,13 +106,13 @@ def test_data_free_calibration_is_far_above_chance(shared_data, tmp_path):
     from edgeemo.export.convert import convert
     from edgeemo.sources import Overrides, load_source
     from edgeemo.models import weights_path
-    from edgeemo.quantize import quantize
+    from edgeemo.quantize import QuantizeConfig, quantize
 
     assert weights_path("emolite") is not None
     convert(load_source("emolite", Overrides()), tmp_path / "fp32", formats=("openvino",))
     fp32 = {"openvino": tmp_path / "fp32" / "openvino" / "model.xml"}
-    synthetic = quantize("emolite", tmp_path / "synthetic", str(shared_data), "synthetic", artifacts=fp32)
-    real = quantize("emolite", tmp_path / "real", str(shared_data), "real", subset=100, artifacts=fp32)
+    synthetic = quantize("emolite", tmp_path / "synthetic", QuantizeConfig(str(shared_data), "synthetic"), artifacts=fp32)
+    real = quantize("emolite", tmp_path / "real", QuantizeConfig(str(shared_data), "real", subset=100), artifacts=fp32)
     s, r = synthetic.artifacts[0], real.artifacts[0]
     assert synthetic.calibration.startswith("synthetic") and real.calibration.startswith("real")
     assert s.int8["macro_recall"] > 0.45 and s.int8["accuracy"] > 0.7  # chance: 0.2 macro recall

@@ -32,15 +32,13 @@ def quantize(
 
     if is_detector(model):
         return _quantize_detector(model, out, data, calib, max_drop, json_out)
-    formats = tuple(f.strip() for f in to.split(",") if f.strip())
-    bad = [f for f in formats if f not in ("openvino", "onnx", "tflite")]
-    if bad or not formats:
-        raise EdgeemoError(f"--to {to!r}: choose from openvino, onnx, tflite")
+    from edgeemo.quantize import QuantizeConfig
+
+    config = QuantizeConfig(data, calib, subset, tuple(f.strip() for f in to.split(",") if f.strip()), preset,
+                            [n.strip() for n in ignored_scope.split(",")] if ignored_scope else None, max_drop,
+                            [c.strip() for c in classes.split(",")] if classes else None)
     with status("quantizing...", not json_out) as update:
-        result = run_quantize(model, out, data, calib, subset, formats, preset,
-                              [n.strip() for n in ignored_scope.split(",")] if ignored_scope else None, max_drop,
-                              [c.strip() for c in classes.split(",")] if classes else None,
-                              on_step=lambda step: update(f"quantize: {step}"))
+        result = run_quantize(model, out, config, on_step=lambda step: update(f"quantize: {step}"))
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {esc(warning)}")
     if json_out:

@@ -115,11 +115,11 @@ def _artifact(ref: str, target, precision: str, data: str | None, work: Path, on
     card = find_card(fp32)
     if precision == "fp32":
         return fp32, card, resolved.to_dict()
-    from edgeemo.quantize import quantize
+    from edgeemo.quantize import QuantizeConfig, quantize
 
     how = f"calibrated on {data}" if data else "data-free calibration (no --data: synthetic inputs matched to BatchNorm statistics)"
     on_step(f"INT8 for {target.name}: {how}")
-    q = quantize(ref, work, data, "real" if data else "synthetic", artifacts={fmt: fp32},
+    q = quantize(ref, work, QuantizeConfig(data, "real" if data else "synthetic"), artifacts={fmt: fp32},
                  on_step=lambda step: on_step(f"INT8: {step}"))
     if q.artifacts[0].error:
         raise EdgeemoError(q.artifacts[0].error)

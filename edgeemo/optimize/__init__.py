@@ -171,7 +171,7 @@ def _artifacts(ref, source, target, fmt: str, folder: Path, data, accuracy_contr
         return found
     from edgeemo.export.convert import convert
     from edgeemo.sources import Overrides, load_source
-    from edgeemo.quantize import quantize
+    from edgeemo.quantize import QuantizeConfig, quantize
 
     if folder.exists():
         shutil.rmtree(folder)
@@ -184,7 +184,7 @@ def _artifacts(ref, source, target, fmt: str, folder: Path, data, accuracy_contr
     found = {f"{fmt} {p} (convert)": (p, "convert", folder / names[p]) for p in ("fp32", "fp16") if p in wanted}
     if "int8" in wanted:
         on_step(f"{fmt} INT8 post-training quantization")
-        q = quantize(str(fp32), folder, data, "real" if data else "synthetic", formats=(fmt,), artifacts={fmt: fp32},
+        q = quantize(str(fp32), folder, QuantizeConfig(data, "real" if data else "synthetic", formats=(fmt,)), artifacts={fmt: fp32},
                      source=src, on_step=lambda s: on_step(f"INT8: {s}"))
         item = q.artifacts[0]
         if item.error:
@@ -197,7 +197,7 @@ def _artifacts(ref, source, target, fmt: str, folder: Path, data, accuracy_contr
             ac = folder / "ac"
             ac.mkdir()
             shutil.copyfile(folder / "model.json", ac / "model.json")
-            quantize(str(fp32), ac, data, "real", formats=(fmt,), artifacts={fmt: fp32}, max_drop=max_drop, source=src,
+            quantize(str(fp32), ac, QuantizeConfig(data, "real", formats=(fmt,), max_drop=max_drop), artifacts={fmt: fp32}, source=src,
                      on_step=lambda s: on_step(f"INT8 (accuracy control): {s}"))
             found[f"{fmt} int8 (accuracy control)"] = ("int8", "accuracy-control", ac / names["int8"])
     cache["artifacts"] = {"source_sha256": digest, "data": data, "ac": accuracy_control}

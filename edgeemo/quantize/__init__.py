@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Callable
 
@@ -77,34 +78,62 @@ def _fp32_artifacts(ref: str, out: Path, formats: tuple[str, ...], on_step) -> t
     return {a.format: Path(a.path) for a in result.artifacts if a.precision == "fp32"}, src
 
 
-def quantize(ref: str, out: str | Path, data: str | None = None, calib: str = "real", subset: int = 300,
-             formats: tuple[str, ...] = ("openvino", "onnx", "tflite"), preset: str | None = None,
-             ignored_scope: list[str] | None = None, max_drop: float | None = None, classes: list[str] | None = None,
-             on_step: Callable[[str], None] = lambda s: None, artifacts: dict[str, Path] | None = None,
-             source=None) -> QuantizeResult:
+class Calibration(str, Enum):
+    """Where calibration inputs come from."""
+
+    REAL = "real"  # faces of --data (its train split)
+    SYNTHETIC = "synthetic"  # data-free: inputs optimised to match the model's BatchNorm statistics
+
+
+@dataclass
+class QuantizeConfig:
+    """What ``quantize`` is asked for (the CLI's options, checked once in ``check``)."""
+
+    data: str | None = None  # faces: calibration from the train split, accuracy on the val split
+    calib: Calibration | str = Calibration.REAL
+    subset: int = 300  # calibration images
+    formats: tuple[str, ...] = tuple(FORMATS)
+    preset: str | None = None  # NNCF preset: performance or mixed
+    ignored_scope: list[str] | None = None
+    max_drop: float | None = None  # accuracy control: macro-recall drop in points (formats with accuracy_control)
+    classes: list[str] | None = None  # measure accuracy on these labels only
+
+    def check(self) -> "QuantizeConfig":
+        """One-line errors for impossible requests, before anything is written."""
+        try:
+            self.calib = Calibration(self.calib)
+        except ValueError:
+            raise EdgeemoError(f"--calib {self.calib!r}: real or synthetic") from None
+        unknown = [f for f in self.formats if f not in FORMATS]
+        if unknown or not self.formats:
+            raise EdgeemoError(f"--to {','.join(self.formats)!r}: choose from {', '.join(FORMATS)}")
+        if self.calib is Calibration.REAL and not self.data:
+            raise EdgeemoError("real-data calibration needs --data DIR; without face images use --calib synthetic")
+        if self.max_drop is not None and not self.data:
+            raise EdgeemoError("--max-drop needs --data DIR to measure accuracy on the validation split")
+        if self.data:  # unusable data fails before any artifact is written
+            from edgeemo.data import load_dataset
+
+            load_dataset(self.data)
+        return self
+
+
+def quantize(ref: str, out: str | Path, config: QuantizeConfig | None = None, on_step: Callable[[str], None] = lambda s: None,
+             artifacts: dict[str, Path] | None = None, source=None) -> QuantizeResult:
     """INT8 for ``ref`` (an FP32 artifact, or a source model converted first) or for the given FP32 ``artifacts``
     (format -> path), all calibrated on the same inputs. ``source``: the SourceModel the artifacts came from (data-free
     calibration reads its BatchNorm statistics)."""
     start = time.perf_counter()
-    if calib not in ("real", "synthetic"):
-        raise EdgeemoError(f"--calib {calib!r}: real or synthetic")
-    if calib == "real" and not data:
-        raise EdgeemoError("real-data calibration needs --data DIR; without face images use --calib synthetic")
-    if max_drop is not None and not data:
-        raise EdgeemoError("--max-drop needs --data DIR to measure accuracy on the validation split")
-    if data:  # unusable data fails before any artifact is written
-        from edgeemo.data import load_dataset
-
-        load_dataset(data)
+    cfg = (config or QuantizeConfig()).check()
     from edgeemo.fsutil import check_out_dir, made_dir
 
     with made_dir(check_out_dir(out)) as out_dir:
-        return _quantize(ref, out_dir, data, calib, subset, formats, preset, ignored_scope, max_drop, classes, on_step, artifacts,
-                         start, source)
+        return _quantize(ref, out_dir, cfg, on_step, artifacts, start, source)
 
 
-def _quantize(ref, out: Path, data, calib, subset, formats, preset, ignored_scope, max_drop, classes, on_step, artifacts,
-              start, source=None) -> QuantizeResult:
+def _quantize(ref, out: Path, cfg: QuantizeConfig, on_step, artifacts, start, source=None) -> QuantizeResult:
+    data, calib, subset, formats = cfg.data, cfg.calib.value, cfg.subset, cfg.formats
+    preset, ignored_scope, max_drop, classes = cfg.preset, cfg.ignored_scope, cfg.max_drop, cfg.classes
     from edgeemo.evaluate import evaluate, prepare
     from edgeemo.evaluate.metrics import classification_metrics
     from edgeemo.predictor import find_card, load_predictor, spec_from_card
