@@ -37,13 +37,8 @@ def quantize(
     config = QuantizeConfig(data, calib, subset, tuple(f.strip() for f in to.split(",") if f.strip()), preset,
                             [n.strip() for n in ignored_scope.split(",")] if ignored_scope else None, max_drop,
                             [c.strip() for c in classes.split(",")] if classes else None)
-    with status("quantizing...", not json_out) as update:
-        result = run_quantize(model, out, config, on_step=lambda step: update(f"quantize: {step}"))
-    for warning in result.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {esc(warning)}")
-    if json_out:
-        print_json(result.to_dict())
-    else:
+    result = _run("quantizing...", lambda on_step: run_quantize(model, out, config, on_step=on_step), json_out)
+    if not json_out:
         table = Table(title=f"{esc(model)} -> INT8 ({esc(result.calibration)})")
         for col in ("format", "size", "ratio", "FP32 macro-R", "INT8 macro-R", "drop (pt)", "ms FP32", "ms INT8", "status"):
             table.add_column(col, justify="left" if col in ("format", "status") else "right", overflow="fold")
@@ -72,12 +67,8 @@ def _quantize_detector(model: str, out: str, data: str | None, calib: str, max_d
         raise EdgeemoError(f"{model}: a face detector is calibrated on camera frames: give --data VIDEO or a folder of frames")
     if max_drop is not None:
         raise EdgeemoError("--max-drop applies to classifiers (macro recall); the detector is checked against FP32")
-    with status("quantizing the detector...", not json_out) as update:
-        r = quantize_detector(model, data, out, on_step=lambda step: update(f"quantize: {step}"))
-    for warning in r.warnings:
-        err_console.print(f"[yellow]warning:[/yellow] {esc(warning)}")
+    r = _run("quantizing the detector...", lambda on_step: quantize_detector(model, data, out, on_step=on_step), json_out)
     if json_out:
-        print_json(r.to_dict())
         return
     a = r.agreement
     table = Table(title=f"{esc(r.detector)} -> INT8 ({esc(r.calibration)}), input {r.input_shape[2]}x{r.input_shape[1]}")
@@ -89,3 +80,14 @@ def _quantize_detector(model: str, out: str, data: str | None, calib: str, max_d
     console.print(f"output heads kept FP32: {esc(', '.join(r.fp32_heads))}; latency at {r.threads} thread(s) on this CPU")
     console.print(f"artifact: {esc(r.artifact)}  (use it: edgeemo run --detector-model {esc(r.artifact)})")
     console.print(f"{r.seconds:.1f}s  report: {esc(out)}/quantize.json")
+
+
+def _run(label: str, work, json_out: bool):
+    """Run ``work(on_step)`` under a status line; print its warnings, and its result as JSON with --json."""
+    with status(label, not json_out) as update:
+        result = work(lambda step: update(f"quantize: {step}"))
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {esc(warning)}")
+    if json_out:
+        print_json(result.to_dict())
+    return result
