@@ -51,7 +51,7 @@ class ModelCard:
                 output=card.get("output", "softmax"), source=card.get("source"), input_shape=list(shape) if shape else None,
                 extra={k: v for k, v in card.items() if k not in known})
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            raise ModelLoadError(f"{name}: the model card lacks or garbles a preprocessing fact ({type(exc).__name__}: {exc})") from None
+            raise ModelLoadError(f"{name}: the model card lacks or garbles a preprocessing fact ({type(exc).__name__}: {exc})") from exc
 
     def to_dict(self) -> dict:
         facts = {"name": self.name, "input_size": list(self.input_size), "channel_order": self.channel_order,
@@ -65,7 +65,7 @@ class ModelCard:
         try:
             return cls.from_dict(json.loads(path.read_text()), path.parent.name or path.stem)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelLoadError(f"{path}: not a valid model card (JSON: {exc})") from None
+            raise ModelLoadError(f"{path}: not a valid model card (JSON: {exc})") from exc
 
     def spec(self) -> ModelSpec:
         """The preprocessing facts in the form the zoo and the data path use (checked there)."""
@@ -94,7 +94,7 @@ class ModelCard:
                 try:
                     card[key] = json.loads(text)
                 except json.JSONDecodeError as exc:
-                    raise ModelLoadError(f"{name}: its embedded {key} is not valid JSON: {exc}") from None
+                    raise ModelLoadError(f"{name}: its embedded {key} is not valid JSON: {exc}") from exc
             else:  # IRs written before the facts were JSON here: comma-joined
                 parts = text.split(",")
                 card[key] = parts if key == "labels" else [_number(p) for p in parts]
@@ -113,7 +113,7 @@ class ModelCard:
         try:
             props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
         except Exception as exc:
-            raise ModelLoadError(f"{path}: not a readable ONNX file: {str(exc).splitlines()[0][:200]}") from None
+            raise ModelLoadError(f"{path}: not a readable ONNX file: {str(exc).splitlines()[0][:200]}") from exc
         return cls.from_embedded(props, Path(path).stem)
 
     def write_rt_info(self, model) -> None:

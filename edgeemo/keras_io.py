@@ -20,7 +20,7 @@ def load_keras(path: str | Path):
         with quiet_native():
             return keras.saving.load_model(str(path), compile=False, safe_mode=True)
     except Exception as exc:
-        raise ModelLoadError(f"{path}: cannot load as a Keras model: {str(exc).strip().splitlines()[0][:300]}") from None
+        raise ModelLoadError(f"{path}: cannot load as a Keras model: {str(exc).strip().splitlines()[0][:300]}") from exc
 
 
 def keras_to_saved_model(path: str | Path, out: str | Path) -> Path:
@@ -29,5 +29,5 @@ def keras_to_saved_model(path: str | Path, out: str | Path) -> Path:
     try:
         model.export(str(out), format="tf_saved_model", verbose=False)
     except Exception as exc:
-        raise ModelLoadError(f"{path}: Keras export to SavedModel failed: {str(exc).strip().splitlines()[0][:300]}") from None
+        raise ModelLoadError(f"{path}: Keras export to SavedModel failed: {str(exc).strip().splitlines()[0][:300]}") from exc
     return Path(out)

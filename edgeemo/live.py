@@ -83,7 +83,7 @@ def detector(name: str, detect_width: int | None, min_face: int | None, device: 
     try:
         return make_detector(name, detect_width=detect_width, min_face=min_face)
     except DetectorError as exc:
-        raise EdgeemoError(str(exc)) from None
+        raise EdgeemoError(str(exc)) from exc
 
 
 @dataclass
@@ -169,7 +169,7 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
         try:
             summary = run_stream(source, pipeline, interval_s, emit, on_frame, max_frames, max_seconds)
         except SourceError as exc:
-            raise EdgeemoError(str(exc)) from None
+            raise EdgeemoError(str(exc)) from exc
     score = score_clip(results, gt).to_dict() if gt is not None else None
     settings = {"interval_s": interval_s, "detector": faces.name, "align": align,
                 "detect_width": getattr(faces, "detect_width", None) or getattr(faces, "width", None),
@@ -183,7 +183,7 @@ def _interval(text: str) -> float:
     try:
         return parse_interval(text)
     except ValueError as exc:
-        raise EdgeemoError(str(exc)) from None
+        raise EdgeemoError(str(exc)) from exc
 
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}

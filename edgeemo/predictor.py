@@ -39,7 +39,7 @@ def find_card(path: Path) -> dict | None:
             try:
                 found = json.loads(card.read_text())
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise ModelLoadError(f"{card}: not a valid model card (JSON: {exc})") from None
+                raise ModelLoadError(f"{card}: not a valid model card (JSON: {exc})") from exc
             if not isinstance(found, dict):
                 raise ModelLoadError(f"{card}: not a valid model card (a JSON object was expected)")
             return found

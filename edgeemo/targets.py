@@ -90,7 +90,7 @@ def load_target(name: str) -> Target:
     try:
         data = yaml.safe_load(path.read_text())
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise EdgeemoError(f"{path}: not valid YAML ({first_line(exc)})") from None
+        raise EdgeemoError(f"{path}: not valid YAML ({first_line(exc)})") from exc
     return _target_from(data, path)
 
 

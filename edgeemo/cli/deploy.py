@@ -47,7 +47,7 @@ def deploy(
         try:
             trusted_pem = public_pem(Path(sign))  # a bad key fails before any work
         except SignatureError as exc:
-            raise BundleError(f"--sign {sign}: {exc}") from None
+            raise BundleError(f"--sign {sign}: {exc}") from exc
     check_out_file(out)
     with status(f"building the {target} bundle...", not json_out) as update:
         result = build_bundle(model, target, out, precision, data, sign_key=sign, on_step=update)
@@ -132,7 +132,7 @@ def keys_new(
     try:
         key_id = new_key_pair(private, public)
     except SignatureError as exc:
-        raise EdgeemoError(str(exc)) from None
+        raise EdgeemoError(str(exc)) from exc
     if json_out:
         print_json({"private_key": str(private), "public_key": str(public), "key_id": key_id})
         return

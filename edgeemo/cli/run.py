@@ -61,7 +61,7 @@ def run(
         except ValueError as exc:
             from edgeemo.errors import EdgeemoError
 
-            raise EdgeemoError(f"--duration: {exc}") from None
+            raise EdgeemoError(f"--duration: {exc}") from exc
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from edgeemo.live import frame_count

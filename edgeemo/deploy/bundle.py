@@ -189,7 +189,7 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
             try:
                 (stage / SIGNATURE_FILE).write_bytes(sign_manifest((stage / "manifest.json").read_bytes(), Path(sign_key)))
             except SignatureError as exc:
-                raise BundleError(f"--sign {sign_key}: {exc}") from None
+                raise BundleError(f"--sign {sign_key}: {exc}") from exc
         on_step("packing and signing" if sign_key else "packing")
         with atomic_path(out) as tmp_out:
             with tarfile.open(tmp_out, "w:gz") as tar:
@@ -295,7 +295,7 @@ def check_signature(bundle: Path, manifest: bytes, signature: bytes | None, trus
     try:
         return verify_manifest(manifest, signature, Path(trust))
     except SignatureError as exc:
-        raise BundleError(f"{bundle}: {exc}") from None
+        raise BundleError(f"{bundle}: {exc}") from exc
 
 
 def _parse_manifest(bundle: Path, text: bytes) -> dict:
@@ -306,7 +306,7 @@ def _parse_manifest(bundle: Path, text: bytes) -> dict:
             raise ValueError("files")
         manifest["target"]["name"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise BundleError(f"{bundle}: manifest.json is not a bundle manifest ({type(exc).__name__}: {exc})") from None
+        raise BundleError(f"{bundle}: manifest.json is not a bundle manifest ({type(exc).__name__}: {exc})") from exc
     return manifest
 
 
@@ -336,7 +336,7 @@ def unpack_bundle(bundle: str | Path, dest: str | Path, trust: str | Path | None
                 _check_members(bundle, members, manifest, max_bytes)
                 tar.extractall(staging, members=members, filter="data")
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-            raise BundleError(f"{bundle}: not a readable bundle: {exc}") from None
+            raise BundleError(f"{bundle}: not a readable bundle: {exc}") from exc
         for rel, digest in manifest["files"].items():
             if _sha256(staging / rel) != digest:
                 raise BundleError(f"{bundle}: checksum mismatch for {rel}: the file differs from the manifest")

@@ -54,7 +54,7 @@ def _load_private(path: Path):
     try:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
-        raise SignatureError(f"{path}: not an unencrypted PEM private key ({exc.__class__.__name__})") from None
+        raise SignatureError(f"{path}: not an unencrypted PEM private key ({exc.__class__.__name__})") from exc
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise SignatureError(f"{path}: not an Ed25519 private key (make one with `edgeemo keys new`)")
     return key
@@ -66,7 +66,7 @@ def load_public(path: Path):
     try:
         key = serialization.load_pem_public_key(Path(path).read_bytes())
     except (OSError, ValueError, TypeError) as exc:
-        raise SignatureError(f"{path}: not a PEM public key ({exc.__class__.__name__})") from None
+        raise SignatureError(f"{path}: not a PEM public key ({exc.__class__.__name__})") from exc
     if not isinstance(key, ed25519.Ed25519PublicKey):
         raise SignatureError(f"{path}: not an Ed25519 public key")
     return key

@@ -180,7 +180,7 @@ def load_truth(path: str | Path) -> dict:
         truth = json.loads(Path(path).read_text())
         truth["frames"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise EdgeemoError(f"{path}: not a truth file written by `edgeemo testclip` ({type(exc).__name__})") from None
+        raise EdgeemoError(f"{path}: not a truth file written by `edgeemo testclip` ({type(exc).__name__})") from exc
     return truth
 
 

@@ -20,7 +20,7 @@ def to_openvino(src: str | Path, out_xml: str | Path, input_shape: list[int], ca
     try:
         model = ov.convert_model(str(src), input=[input_shape])
     except Exception as exc:
-        raise ModelLoadError(f"OpenVINO conversion failed: {first_line(exc)}") from None
+        raise ModelLoadError(f"OpenVINO conversion failed: {first_line(exc)}") from exc
     ModelCard.from_dict(card).write_rt_info(model)
     save_ir(model, Path(out_xml), compress_to_fp16=fp16)
     return out_xml

@@ -29,7 +29,7 @@ def torch_to_tflite(module, example, out: str | Path) -> Path:
             with quiet_native():
                 litert_torch.convert(module, args).export(str(tmp))
         except Exception as exc:
-            raise ModelLoadError(f"TFLite conversion (litert-torch) failed: {_unsupported(exc)}") from None
+            raise ModelLoadError(f"TFLite conversion (litert-torch) failed: {_unsupported(exc)}") from exc
     return Path(out)
 
 
@@ -59,7 +59,7 @@ def saved_model_to_tflite(saved_model: str | Path, out: str | Path, fp16: bool =
         try:
             data = converter.convert()
         except Exception as exc:
-            raise ModelLoadError(f"TFLite conversion failed: {_unsupported(exc)}") from None
+            raise ModelLoadError(f"TFLite conversion failed: {_unsupported(exc)}") from exc
     with atomic_path(out) as tmp:
         tmp.write_bytes(data)
     return Path(out)

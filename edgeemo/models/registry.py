@@ -80,5 +80,5 @@ def create_model(name: str, pretrained: bool = True):
         try:
             model.load_state_dict(state)
         except RuntimeError as exc:
-            raise ModelLoadError(f"{path}: weights do not fit {name}: {exc}".splitlines()[0]) from None
+            raise ModelLoadError(f"{path}: weights do not fit {name}: {exc}".splitlines()[0]) from exc
     return model.eval()

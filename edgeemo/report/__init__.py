@@ -38,7 +38,7 @@ def _read_json(path: Path, kind: type):
     try:
         value = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise EdgeemoError(f"{path}: not valid JSON (truncated or edited?): {exc}") from None
+        raise EdgeemoError(f"{path}: not valid JSON (truncated or edited?): {exc}") from exc
     if not isinstance(value, kind) or (kind is list and not all(isinstance(v, dict) for v in value)):
         raise EdgeemoError(f"{path}: not an edgeemo result file (expected a JSON {'list of objects' if kind is list else 'object'})")
     return value

@@ -38,7 +38,7 @@ class LiteRTSession(Session):
                                                          [int(d) for d in input_shape], strict=False)
                 self.interpreter.allocate_tensors()
         except Exception as exc:
-            raise ModelLoadError(f"{path}: LiteRT cannot load it: {first_line(exc)}") from None
+            raise ModelLoadError(f"{path}: LiteRT cannot load it: {first_line(exc)}") from exc
         compile_ms = (time.perf_counter() - t0) * 1e3
         inputs = self.interpreter.get_input_details()
         check_input(path.name, [[int(d) for d in i["shape"]] for i in inputs])

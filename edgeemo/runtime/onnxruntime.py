@@ -27,7 +27,7 @@ class OnnxRuntimeSession(Session):
         try:
             self.session = ort.InferenceSession(str(path), options, providers=providers or ["CPUExecutionProvider"])
         except Exception as exc:
-            raise ModelLoadError(f"{path}: ONNX Runtime cannot load it: {first_line(exc)}") from None
+            raise ModelLoadError(f"{path}: ONNX Runtime cannot load it: {first_line(exc)}") from exc
         compile_ms = (time.perf_counter() - t0) * 1e3
         inputs = self.session.get_inputs()
         check_input(path.name, [i.shape for i in inputs])

@@ -56,7 +56,7 @@ class OpenVINOSession(Session):
         try:
             model = core.read_model(str(path))
         except Exception as exc:
-            raise ModelLoadError(f"{path}: OpenVINO cannot read it: {first_line(exc)}") from None
+            raise ModelLoadError(f"{path}: OpenVINO cannot read it: {first_line(exc)}") from exc
         if input_shape:
             model.reshape(input_shape)
         if device.startswith("NPU"):
@@ -77,7 +77,7 @@ class OpenVINOSession(Session):
         try:
             self.compiled = core.compile_model(model, device, config)
         except Exception as exc:
-            raise DeviceError(f"{device} could not compile {path.name}: {first_line(exc)}") from None
+            raise DeviceError(f"{device} could not compile {path.name}: {first_line(exc)}") from exc
         compile_ms = (time.perf_counter() - t0) * 1e3
         self.request = self.compiled.create_infer_request()
         self._port = self.compiled.input(0)

@@ -35,7 +35,7 @@ def openvino_graph(source: Source, input_shape: list[int] | None = None, workdir
             try:
                 model = ov.convert_model(str(saved))
             except Exception as exc:
-                raise ModelLoadError(f"{source.ref}: OpenVINO cannot convert it: {first_line(exc)}") from None
+                raise ModelLoadError(f"{source.ref}: OpenVINO cannot convert it: {first_line(exc)}") from exc
     else:
         raise ModelLoadError(f"{source.ref}: unsupported model kind {source.kind}")
     return make_static(model, input_shape, source.ref)
@@ -54,7 +54,7 @@ def read_with_frontend(source: Source):
     try:
         return frontend.convert(frontend.load(str(source.path)))
     except Exception as exc:
-        raise ModelLoadError(f"{source.ref}: cannot read as {source.kind}: {first_line(exc)}") from None
+        raise ModelLoadError(f"{source.ref}: cannot read as {source.kind}: {first_line(exc)}") from exc
 
 
 def make_static(model, input_shape: list[int] | None, name: str):
@@ -71,7 +71,7 @@ def make_static(model, input_shape: list[int] | None, name: str):
         try:
             model.reshape(input_shape)
         except Exception as exc:
-            raise ShapeError(f"{name}: input shape {input_shape} does not fit the model: {first_line(exc)}") from None
+            raise ShapeError(f"{name}: input shape {input_shape} does not fit the model: {first_line(exc)}") from exc
     elif shape.is_dynamic:
         dims = list(shape)
         if shape.rank.is_static and all(d.is_static for d in dims[1:]):

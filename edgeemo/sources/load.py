@@ -56,7 +56,7 @@ class SourceModel:
             raise
         except Exception as exc:
             raise ModelLoadError(f"{self.ref}: the source model fails on inputs of shape "
-                                 f"{list(batch.shape[1:])}: {str(exc).strip().splitlines()[0][:200]}") from None
+                                 f"{list(batch.shape[1:])}: {str(exc).strip().splitlines()[0][:200]}") from exc
 
     def _reference(self, batch: np.ndarray) -> np.ndarray:
         if self.framework == "torch":
@@ -163,7 +163,7 @@ def _onnx_shape(source: Source, o: Overrides) -> list[int]:
     try:
         model = onnx.load(str(source.path), load_external_data=False)
     except Exception as exc:
-        raise ModelLoadError(f"{source.ref}: not a readable ONNX file: {str(exc).splitlines()[0][:200]}") from None
+        raise ModelLoadError(f"{source.ref}: not a readable ONNX file: {str(exc).splitlines()[0][:200]}") from exc
     if o.input_shape:
         return o.input_shape
     from edgeemo.runtime import check_input
@@ -234,7 +234,7 @@ def import_arch(arch: str):
     except EdgeemoError:
         raise
     except Exception as exc:
-        raise ModelLoadError(f"--arch {arch!r} does not import: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+        raise ModelLoadError(f"--arch {arch!r} does not import: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from exc
     try:
         return getattr(module, name)
     except AttributeError:
@@ -255,7 +255,7 @@ def parse_kwargs(text: str | None) -> dict:
         try:
             value = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelLoadError(f"--arch-kwargs {text}: not a readable JSON file ({exc})") from None
+            raise ModelLoadError(f"--arch-kwargs {text}: not a readable JSON file ({exc})") from exc
         if not isinstance(value, dict):
             raise ModelLoadError(f"--arch-kwargs {text}: the file must hold a JSON object of argument names to values")
         return value
@@ -312,7 +312,7 @@ def build_from_checkpoint(weights: str, arch: str, kwargs: dict, state_key: str 
     try:
         model = cls(**kwargs)
     except TypeError as exc:
-        raise ModelLoadError(f"--arch {arch}: cannot build it with {kwargs or 'no arguments'}: {exc}") from None
+        raise ModelLoadError(f"--arch {arch}: cannot build it with {kwargs or 'no arguments'}: {exc}") from exc
     load_checkpoint_into(model, path, state_key, weights, arch)
     return model.eval()
 
@@ -329,7 +329,7 @@ def load_checkpoint_into(model, path: Path, state_key: str | None, label: str, a
         result = model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=False)
     except RuntimeError as exc:  # shape mismatches
         detail = next((line.strip() for line in str(exc).splitlines() if "size mismatch" in line), str(exc).splitlines()[0])
-        raise ModelLoadError(f"{label}: state dict does not match {arch}: {detail[:300]}") from None
+        raise ModelLoadError(f"{label}: state dict does not match {arch}: {detail[:300]}") from exc
     if result.missing_keys or result.unexpected_keys:
         def few(keys):
             return ", ".join(keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
@@ -353,7 +353,7 @@ def load_torch(source: Source):
         try:
             return torch.jit.load(str(source.path), map_location="cpu").eval()
         except Exception as exc:
-            raise ModelLoadError(f"{source.ref}: not a TorchScript model ({first_line(exc)}); a checkpoint needs --arch") from None
+            raise ModelLoadError(f"{source.ref}: not a TorchScript model ({first_line(exc)}); a checkpoint needs --arch") from exc
     if source.kind == "exported_program":
         from edgeemo.safeload import load_exported_program
 

@@ -55,6 +55,6 @@ def export_int8_ir(qmodel, input_shape: list[int], card: dict, out_xml: Path) ->
             warnings.simplefilter("ignore")  # tracing warnings about NNCF's quantizer levels (constants by design)
             model = ov.convert_model(qmodel, example_input=torch.zeros(input_shape), input=[input_shape])
     except Exception as exc:
-        raise EdgeemoError(f"QAT export to OpenVINO failed: {first_line(exc)}") from None
+        raise EdgeemoError(f"QAT export to OpenVINO failed: {first_line(exc)}") from exc
     ModelCard.from_dict(card).write_rt_info(model)
     return save_ir(model, out_xml)
