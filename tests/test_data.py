@@ -1,6 +1,7 @@
 """Datasets and the one preprocessing path."""
 
 import csv
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -126,3 +127,20 @@ def test_corrupt_images_are_skipped_and_counted(tmp_path, cli):
     assert result.code == 0, result.stderr
     report = result.json()
     assert report["n"] == 6 and report["skipped"]["unreadable"] == 2
+
+
+def test_fold_labels_add_training_images_and_leave_val_and_test_alone():
+    from edgeemo.data.datasets import Dataset, Sample
+    from edgeemo.train.trainer import _folded
+
+    pixels = np.zeros((4, 4), np.uint8)
+    samples = [Sample(label, Path(f"{label}{i}.png"), pixels) for label in ("anger", "happy", "disgust") for i in range(10)]
+    data = Dataset(Path("."), "class-folders", samples)
+    labels = ["happy", "anger"]
+    folded = _folded(data, {"disgust": "anger"}, labels)
+    assert [s.label for s in folded] == ["anger"] * 10 and {s.path.name for s in folded} == {f"disgust{i}.png" for i in range(10)}
+    restricted = data.restrict(labels)
+    for part in ("val", "test"):  # the split is made before folding, on the model's own labels only
+        assert all(s.label in labels and not s.path.name.startswith("disgust")
+                   for s in restricted.split(part, 0.2, 0, 0.2).samples)
+    assert _folded(data, {}, labels) == []

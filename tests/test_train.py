@@ -46,6 +46,11 @@ def test_train_bad_input(tmp_path, shared_data, cli):
     (odd / "contempt").mkdir(parents=True)
     cv2.imwrite(str(odd / "contempt" / "a.png"), np.zeros((8, 8), np.uint8))
     assert_one_line_error(cli("train", "emolite", "--data", str(odd), "--out", str(tmp_path / "o")), "none of its labels")
+    for fold, message in (("disgust", "expected SRC=DST"), ("disgust=fear", "not a class"), ("happy=anger", "already a class")):
+        assert_one_line_error(cli("train", "emolite", "--data", str(shared_data), "--out", str(tmp_path / "o"),
+                                  "--fold-label", fold), message)
+    assert not (tmp_path / "o").exists()
+
 
 
 def test_qat_fine_tunes_zoo_weights_and_exports_an_int8_ir(shared_data, tmp_path, cli):

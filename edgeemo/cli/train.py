@@ -29,6 +29,8 @@ def train(
                                                 help="Balanced-softmax strength: larger margins for rare classes (0 = off, 1 = full).")] = 0.0,
     photometric: Annotated[bool, typer.Option("--photometric", help="Augment with CLAHE/equalisation, gamma, blur and noise (other cameras and light).")] = False,
     align: Annotated[bool, typer.Option("--align", help="Turn every face eyes-level first (BlazeFace keypoints), as `edgeemo run --align` does; the card records it and eval and run then align by default.")] = False,
+    fold_label: Annotated[list[str] | None, typer.Option("--fold-label", metavar="SRC=DST",
+                                                         help="Train on images of a label the model lacks as another class (e.g. disgust=anger); repeatable. Validation and test splits are unchanged.")] = None,
     init: Annotated[str | None, typer.Option("--init", help="'zoo' to fine-tune the zoo weights, or a state-dict path.")] = None,
     teacher: Annotated[str | None, typer.Option("--teacher", help="Distil from this model's soft labels (zoo name or artifact).")] = None,
     distill_weight: Annotated[float, typer.Option("--distill-weight", min=0.0, max=1.0,
@@ -48,7 +50,7 @@ def train(
     from edgeemo.train import TrainConfig, train as run_train
 
     from edgeemo.data import load_dataset
-    from edgeemo.data.datasets import DatasetError
+    from edgeemo.data.datasets import DatasetError, normalize_label
 
     from edgeemo.fsutil import check_out_dir
 
@@ -57,9 +59,15 @@ def train(
     found = load_dataset(data).counts()  # one-line errors for unusable data, before any progress bar
     if not set(found) & set(labels):
         raise DatasetError(f"{data}: none of its labels {sorted(found)} is one {arch} outputs ({', '.join(labels)})")
+    folds = {}
+    for item in fold_label or []:
+        source, sep, target = item.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise typer.BadParameter(f"{item!r}: expected SRC=DST, e.g. disgust=anger", param_hint="--fold-label")
+        folds[normalize_label(source)] = normalize_label(target)
     cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr or (1e-4 if qat else 2e-3), balance=balance,
                       label_smoothing=label_smoothing, patience=patience, seed=seed,
-                      val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, align=align, init=init, teacher=teacher, distill_weight=distill_weight, qat=qat,
+                      val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, align=align, fold_labels=folds, init=init, teacher=teacher, distill_weight=distill_weight, qat=qat,
                       limit=limit, threads=threads, command="edgeemo " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, disable=json_out or not err_console.is_terminal, transient=True) as bar:

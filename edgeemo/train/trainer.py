@@ -7,7 +7,7 @@ import os
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -41,6 +41,7 @@ class TrainConfig:
     logit_adjust: float = 0.0  # balanced-softmax strength tau: train on p * prior**tau (rare classes get larger margins)
     photometric: bool = False  # extra augmentation for other cameras/light: CLAHE, equalisation, gamma, blur, noise
     align: bool = False  # eyes turned level with BlazeFace keypoints (edgeemo.data.align), as the kiosk's --align
+    fold_labels: dict[str, str] = field(default_factory=dict)  # e.g. {"disgust": "anger"}: extra training images only
     seed: int = 0
     limit: int | None = None
     init: str | None = None  # "zoo" or a state-dict path
@@ -98,8 +99,10 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     dataset = load_dataset(cfg.data)
     if not any(s.label in labels for s in dataset.samples):
         raise DatasetError(f"{cfg.data}: none of its labels {sorted(dataset.counts())} is one {cfg.arch} outputs ({', '.join(labels)})")
+    folded = _folded(dataset, cfg.fold_labels, labels)
     dataset = dataset.restrict(tuple(labels))
     train_set, val_set = (dataset.split(part, cfg.val_fraction, cfg.seed, cfg.test_fraction) for part in ("train", "val"))
+    train_set.samples = train_set.samples + folded  # the val and test splits stay those of the unfolded labels
     if not val_set.samples or not train_set.samples:
         small = {k: v for k, v in dataset.counts().items() if v < 2}
         raise DatasetError(f"{cfg.data}: the {'validation' if not val_set.samples else 'training'} split is empty: every class needs "
@@ -226,6 +229,16 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     return TrainResult(str(out / "weights.pt"), str(out / "model.json"), state["best_epoch"], validation, history)
 
 
+def _folded(dataset, fold_labels: dict[str, str], labels: list[str]) -> list:
+    """Samples of labels the model lacks, relabelled per ``fold_labels`` (all of them go to training)."""
+    for source, target in fold_labels.items():
+        if target not in labels:
+            raise EdgeemoError(f"--fold-label {source}={target}: {target!r} is not a class of this model ({', '.join(labels)})")
+        if source in labels:
+            raise EdgeemoError(f"--fold-label {source}={target}: {source!r} is already a class of this model")
+    return [replace(s, label=fold_labels[s.label]) for s in dataset.samples if s.label in fold_labels]
+
+
 def _smoothed_nll(log_p, y, eps: float):
     nll = -log_p.gather(1, y[:, None]).squeeze(1)
     return ((1 - eps) * nll - eps * log_p.mean(1)).mean()
@@ -313,6 +326,8 @@ def _card(cfg, spec, validation, state, n_train, n_val, unreadable, dataset) -> 
             "skipped_labels": dataset.skipped,
             "split": f"stratified, val fraction {cfg.val_fraction}, test fraction {cfg.test_fraction}, seed {cfg.seed}",
             "split_fractions": {"val": cfg.val_fraction, "test": cfg.test_fraction, "seed": cfg.seed},
+            **({"folded_labels": {f"{k}->{v}": dataset.skipped.get(k, 0) for k, v in cfg.fold_labels.items()}}
+               if cfg.fold_labels else {}),
         },
         "validation": {k: validation[k] for k in ("accuracy", "macro_recall", "macro_f1", "per_class", "confusion")},
         "history": state["history"],
