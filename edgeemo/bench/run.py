@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from enum import Enum
 from pathlib import Path
 from typing import Callable
 
@@ -16,6 +17,19 @@ from edgeemo.runtime import Session
 from edgeemo.runtime.measure import LatencyStats, measure
 
 RUNTIMES = (*FILE_RUNTIMES, "torch")
+
+
+class BenchMode(str, Enum):
+    latency = "latency"  # one request at a time, synchronous: what one kiosk frame waits
+    throughput = "throughput"  # async requests / streams: what a busy device sustains
+
+
+def check_duration(iterations: int | None, seconds: float | None) -> None:
+    """One-line errors for a run that could never time anything."""
+    if iterations is not None and iterations <= 0:
+        raise EdgeemoError(f"--iterations must be positive, got {iterations}")
+    if seconds is not None and seconds <= 0:
+        raise EdgeemoError(f"--time must be positive, got {seconds}")
 
 
 def _inputs(session: Session, spec, data: str | None, n: int = 16) -> tuple[list, str]:
@@ -89,12 +103,11 @@ def benchmark(ref: str, runtime: str | None = None, device: str = "CPU", mode: s
               on_step: Callable[[str], None] = lambda step: None) -> BenchResult:
     """Time MODEL with the one protocol of ``edgeemo.runtime.measure``. ``precision``: OpenVINO's compute-precision
     hint (f32, bf16, f16); None leaves the device's choice, and the result records what it computed in."""
-    if mode not in ("latency", "throughput"):
-        raise EdgeemoError(f"--mode {mode!r}: latency or throughput")
-    if iterations is not None and iterations <= 0:
-        raise EdgeemoError(f"--iterations must be positive, got {iterations}")
-    if seconds is not None and seconds <= 0:
-        raise EdgeemoError(f"--time must be positive, got {seconds}")
+    try:
+        mode = BenchMode(mode).value
+    except ValueError:
+        raise EdgeemoError(f"--mode {mode!r}: {' or '.join(m.value for m in BenchMode)}") from None
+    check_duration(iterations, seconds)
     if iterations is None and seconds is None:
         iterations = 200
     if batch != 1 and input_shape is None and Path(ref).suffix.lower() == ".xml":

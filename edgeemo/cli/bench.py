@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from edgeemo.bench.run import BenchMode
+
 from edgeemo.cli.common import (esc, hint, model_line, PrecisionHintOpt, TrustOpt, InputShapeOpt, JsonOpt, RemoteOpt, RemotePythonOpt, SshConfigOpt, console, err_console,
                                 human, print_json, remote_host, status)
 
@@ -16,7 +18,7 @@ def bench(
                                                                               "cached; --runtime torch runs it eagerly), or a folder with --matrix.")],
     runtime: Annotated[str | None, typer.Option("--runtime", help="openvino, onnxruntime, litert or torch (default: the artifact's own; openvino for a zoo name or source model).")] = None,
     device: Annotated[str, typer.Option("--device", help="OpenVINO device: CPU, GPU, NPU, AUTO, HETERO:NPU,CPU, ...")] = "CPU",
-    mode: Annotated[str, typer.Option("--mode", help="latency (1 request, sync) or throughput (async requests/streams).")] = "latency",
+    mode: Annotated[BenchMode, typer.Option("--mode", help="latency (1 request, sync) or throughput (async requests/streams).")] = BenchMode.latency,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="Inference threads (default: the runtime's).")] = None,
     streams: Annotated[int | None, typer.Option("--streams", min=1, help="OpenVINO CPU streams (latency mode: 1).")] = None,
     requests: Annotated[int | None, typer.Option("--requests", min=1, help="Async requests in throughput mode.")] = None,
@@ -41,15 +43,11 @@ def bench(
     With --remote and --target: bundle MODEL for the target, copy it to the device with scp, verify and
     self-test it there, run the bundle's bench (the same protocol) and bring the JSON back."""
     from edgeemo.bench import benchmark
-    from edgeemo.errors import EdgeemoError
+    from edgeemo.bench.run import check_duration
     from edgeemo.sources import parse_shape
 
-    if iterations is not None and iterations <= 0:
-        raise EdgeemoError(f"--iterations must be positive, got {iterations}")
-    if time_s is not None and time_s <= 0:
-        raise EdgeemoError(f"--time must be positive, got {time_s}")
-    if mode not in ("latency", "throughput"):
-        raise EdgeemoError(f"--mode {mode!r}: latency or throughput")
+    check_duration(iterations, time_s)  # before --remote copies anything
+    mode = mode.value
     from edgeemo.live import detector_file
 
     model = detector_file(model)  # `blazeface`: the kiosk's face detector

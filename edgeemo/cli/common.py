@@ -137,10 +137,11 @@ def floats(text: str | None, flag: str) -> list[float] | None:
 def overrides(input_shape=None, channel_order=None, mean=None, scale=None, labels=None):
     """Preprocessing flags -> Overrides (validated)."""
     from edgeemo.errors import EdgeemoError
+    from edgeemo.models.spec import CHANNEL_ORDERS
     from edgeemo.sources import Overrides
     from edgeemo.sources import parse_shape
 
-    if channel_order and channel_order not in ("gray", "bgr", "rgb"):
+    if channel_order and channel_order not in CHANNEL_ORDERS:
         raise EdgeemoError(f"--channel-order {channel_order!r}: gray, bgr or rgb")
     return Overrides(
         input_shape=parse_shape(input_shape),

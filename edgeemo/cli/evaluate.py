@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import typer
@@ -10,7 +11,10 @@ from rich.table import Table
 
 from edgeemo.cli.common import esc, hint, model_line, PrecisionHintOpt, RuntimeOpt, TrustOpt, ChannelOrderOpt, JsonOpt, LabelsOpt, MeanOpt, ScaleOpt, console, err_console, overrides, print_json
 
-RESIZE_POLICIES = ("squash", "letterbox", "crop")
+from edgeemo.models.spec import RESIZE_POLICIES
+
+ResizeChoice = Enum("ResizeChoice", {p: p for p in (*RESIZE_POLICIES, "compare")}, type=str)
+SplitChoice = Enum("SplitChoice", {p: p for p in ("auto", "all", "train", "val", "test")}, type=str)
 
 
 def progress_bar(disable: bool) -> Progress:
@@ -21,11 +25,11 @@ def progress_bar(disable: bool) -> Progress:
 def evaluate(
     model: Annotated[str, typer.Argument(metavar="MODEL", help="Zoo name, PyTorch/Keras file, .onnx, OpenVINO .xml or .tflite (with its model.json).")],
     data: Annotated[str, typer.Option("--data", help="Dataset: legend.csv + images/, class folders, or a FER2013 CSV.")],
-    split: Annotated[str, typer.Option("--split", help="auto (default: the validation split if the model's card says it was trained "
+    split: Annotated[SplitChoice, typer.Option("--split", help="auto (default: the validation split if the model's card says it was trained "
                                                       "on DATA, else all images), all, train, val or test (the model's own "
-                                                      "deterministic, stratified split).")] = "auto",
+                                                      "deterministic, stratified split).")] = SplitChoice.auto,
     classes: Annotated[str | None, typer.Option("--classes", help="Evaluate on these labels only, e.g. neutral,happy,sad,surprise,anger.")] = None,
-    resize: Annotated[str | None, typer.Option("--resize", help="squash, letterbox, crop (default: the model's), or 'compare' for all three.")] = None,
+    resize: Annotated[ResizeChoice | None, typer.Option("--resize", help="squash, letterbox, crop (default: the model's), or 'compare' for all three.")] = None,
     labels: LabelsOpt = None,
     channel_order: ChannelOrderOpt = None,
     mean: MeanOpt = None,
@@ -39,12 +43,10 @@ def evaluate(
     json_out: JsonOpt = False,
 ) -> None:
     """Accuracy, macro recall/F1, per-class precision/recall and the confusion matrix on one split."""
-    from edgeemo.errors import EdgeemoError
     from edgeemo.evaluate import evaluate as run_eval
     from edgeemo.predictor import load_predictor
 
-    if resize and resize not in (*RESIZE_POLICIES, "compare"):
-        raise EdgeemoError(f"--resize {resize!r}: squash, letterbox, crop or compare")
+    split, resize = split.value, resize.value if resize else None
     from edgeemo.cli.common import status
 
     with status("opening the model...", not json_out) as update:

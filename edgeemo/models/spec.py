@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, get_args
 
 ChannelOrder = Literal["bgr", "rgb", "gray"]
 ResizePolicy = Literal["squash", "letterbox", "crop"]
+CHANNEL_ORDERS: tuple[str, ...] = get_args(ChannelOrder)
+RESIZE_POLICIES: tuple[str, ...] = get_args(ResizePolicy)
 
 RETAIL_LABELS: tuple[str, ...] = ("neutral", "happy", "sad", "surprise", "anger")
 FER2013_LABELS: tuple[str, ...] = ("anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")
@@ -45,11 +47,11 @@ class ModelSpec:
         if (len(size) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in size)
                 or not all(1 <= v <= 4096 for v in size)):
             raise bad(f"input size {list(size)} is not two sides of 1..4096 pixels")
-        if self.channel_order not in ("bgr", "rgb", "gray"):
+        if self.channel_order not in CHANNEL_ORDERS:
             raise bad(f"channel order {self.channel_order!r} is not gray, bgr or rgb")
         if self.layout not in ("NCHW", "NHWC"):
             raise bad(f"layout {self.layout!r} is not NCHW or NHWC")
-        if self.resize not in ("squash", "letterbox", "crop"):
+        if self.resize not in RESIZE_POLICIES:
             raise bad(f"resize policy {self.resize!r} is not squash, letterbox or crop")
         if self.output not in ("softmax", "logits"):
             raise bad(f"output {self.output!r} is not softmax or logits")
