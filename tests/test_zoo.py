@@ -73,3 +73,20 @@ def test_registry_attaches_weights_from_the_zoo_dir(tmp_path, monkeypatch):
 
     entry = zoo_entries("emolite")[0]
     assert entry.weights == str(tmp_path / "emolite.pt") and entry.metrics == {"macro_recall": 0.5}
+
+
+def test_weights_from_edgeemo_train_open_without_arch(tmp_path):
+    """`edgeemo eval runs/train/weights.pt`: the architecture comes from train's model.json beside the weights."""
+    from edgeemo.sources import Overrides
+    from edgeemo.sources.load import load_source, trained_arch
+
+    model = create_model("emolite", pretrained=False).eval()
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    assert trained_arch(str(tmp_path / "weights.pt")) is None  # no card: a plain checkpoint still needs --arch
+    (tmp_path / "model.json").write_text(json.dumps({"architecture": "emolite", "training": {}}))
+    assert trained_arch(str(tmp_path / "weights.pt")) == "emolite"
+    source = load_source(str(tmp_path / "weights.pt"), Overrides())
+    x = np.random.default_rng(0).standard_normal((1, 1, 64, 64)).astype(np.float32)
+    assert source.spec.name == "emolite" and np.allclose(source.reference(x), model(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
+    (tmp_path / "model.json").write_text(json.dumps({"architecture": "no-such-net", "training": {}}))
+    assert trained_arch(str(tmp_path / "weights.pt")) is None

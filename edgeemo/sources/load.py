@@ -89,6 +89,7 @@ def load_source(
     """Open SRC as the framework it belongs to and settle its preprocessing facts."""
     from edgeemo.models import get_spec, list_models
 
+    arch = arch or trained_arch(ref)
     if arch in list_models():  # weights trained by `edgeemo train` for a zoo architecture: the zoo's facts apply
         if not Path(ref).is_file():
             raise ModelLoadError(f"no such checkpoint: {ref}")
@@ -123,6 +124,24 @@ def load_source(
     if source.kind == "onnx":
         return SourceModel("onnx", ref, _spec(source.path.stem, _onnx_shape(source, overrides), "NCHW", overrides), path=source.path)
     raise ModelLoadError(f"{ref}: a {source.kind} file is already a deployment artifact; convert its source model instead")
+
+
+def trained_arch(ref: str) -> str | None:
+    """The zoo architecture of weights written by ``edgeemo train`` (its model.json beside them), else None."""
+    import json
+
+    from edgeemo.models import list_models
+
+    path = Path(ref)
+    card = path.parent / "model.json"
+    if path.suffix.lower() not in (".pt", ".pth") or not path.is_file() or not card.is_file():
+        return None
+    try:
+        facts = json.loads(card.read_text())
+    except (OSError, ValueError):
+        return None
+    arch = facts.get("architecture") if isinstance(facts, dict) and "training" in facts else None
+    return arch if arch in list_models() else None
 
 
 def _spec_from_zoo(spec: ModelSpec, o: Overrides) -> ModelSpec:
