@@ -7,6 +7,7 @@ model's own training split), each timed with `edgeemo bench`'s protocol (latency
 Figures from one run on one machine only; the CPU and its ISA are printed with them.
 
     .venv/bin/python benchmarks/zoo_compare.py --data ../shared/data/facial_expressions [--iterations 300] [--json]
+        [--models mini-xception,...]   (emonet-resnet10, the reference, is always measured)
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from edgeemo.bench import benchmark, environment
 from edgeemo.export.convert import convert
 from edgeemo.sources import Overrides, load_source
 from edgeemo.models import list_models, weights_path, zoo_dir
-from edgeemo.quantize import quantize
+from edgeemo.quantize import QuantizeConfig, quantize
 
 REFERENCE = "emonet-resnet10"
 
 
-def latencies(name: str, data: str, work: Path, iterations: int) -> dict[str, float]:
+def latencies(name: str, data: str, work: Path, iterations: int, subset: int) -> dict[str, float]:
     folder = work / name
     convert(load_source(name, Overrides()), folder, ("onnx", "openvino", "tflite"))
-    quantize(name, folder, data, "real", artifacts={"openvino": folder / "openvino" / "model.xml", "tflite": folder / "model.tflite"})
+    quantize(name, folder, QuantizeConfig(data=data, subset=subset), artifacts={"openvino": folder / "openvino" / "model.xml", "tflite": folder / "model.tflite"})
     candidates = {"OpenVINO FP32": folder / "openvino" / "model.xml", "OpenVINO INT8": folder / "openvino-int8" / "model.xml",
                   "ONNX Runtime FP32": folder / "model.onnx", "LiteRT FP32": folder / "model.tflite",
                   "LiteRT INT8": folder / "model_int8.tflite"}
@@ -36,10 +37,10 @@ def latencies(name: str, data: str, work: Path, iterations: int) -> dict[str, fl
             for label, path in candidates.items() if path.is_file()}
 
 
-def row(name: str, data: str, work: Path, iterations: int) -> dict:
+def row(name: str, data: str, work: Path, iterations: int, subset: int) -> dict:
     card = json.loads((zoo_dir() / f"{name}.json").read_text())
     test, cross, val = card.get("test"), card.get("cross_domain") or {}, card.get("validation") or {}
-    times = latencies(name, data, work, iterations)
+    times = latencies(name, data, work, iterations, subset)
     best = min(times, key=times.get)
     return {"model": name, "macc": card["macc"],
             "held_out": {"split": "test" if test else "val (selected on: no held-out split)",
@@ -61,11 +62,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="the training dataset (INT8 calibration on each model's own train split)")
     parser.add_argument("--iterations", type=int, default=300)
+    parser.add_argument("--subset", type=int, default=300, help="INT8 calibration images per model")
+    parser.add_argument("--models", help="comma-separated trained zoo models (default: all of them)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     trained = [n for n in list_models() if weights_path(n)]
+    if args.models:
+        wanted = [m.strip() for m in args.models.split(",")]
+        if unknown := [m for m in wanted if m not in trained]:
+            parser.error(f"--models: {', '.join(unknown)} not a trained zoo model ({', '.join(trained)})")
+        trained = [n for n in trained if n in wanted or n == REFERENCE]
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [row(name, args.data, Path(tmp), args.iterations) for name in trained]
+        rows = [row(name, args.data, Path(tmp), args.iterations, args.subset) for name in trained]
     reference = next(r["best_ms"] for r in rows if r["model"] == REFERENCE)
     for r in rows:
         r["speedup_vs_emonet_best"] = round(reference / r["best_ms"], 2)

@@ -128,3 +128,27 @@ def test_matrix(artifacts, cli):
         assert r["error"] is None and r["median_ms"] > 0 and r["macc"] > 0 and r["bytes"] > 0
     assert json.loads((artifacts / "bench_matrix.json").read_text()) == rows
     assert (artifacts / "bench_matrix.csv").read_text().startswith("format,precision,runtime")
+
+
+def test_zoo_compare_script_runs_and_reports_the_cards(shared_data):
+    """benchmarks/zoo_compare.py (issue #14's table) against today's API: one compact model and the reference."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from edgeemo.models import zoo_dir
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "zoo_compare.py"
+    run = subprocess.run([sys.executable, str(script), "--data", str(shared_data), "--models", "mini-xception",
+                          "--iterations", "5", "--subset", "16", "--json"], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    rows = {r["model"]: r for r in report["rows"]}
+    assert set(rows) == {"emonet-resnet10", "mini-xception"} and report["environment"]["isa"]
+    assert rows["emonet-resnet10"]["speedup_vs_emonet_best"] == 1.0
+    card = json.loads((zoo_dir() / "mini-xception.json").read_text())
+    mx = rows["mini-xception"]
+    assert mx["held_out"]["split"] == "test" and mx["held_out"]["macro_recall"] == card["test"]["macro_recall"]
+    assert mx["cross_domain"]["macro_recall"] == card["cross_domain"]["macro_recall"]
+    assert {"OpenVINO FP32", "OpenVINO INT8", "ONNX Runtime FP32", "LiteRT FP32"} <= set(mx["latency_ms"])
+    assert mx["best_ms"] == min(mx["latency_ms"].values()) > 0
