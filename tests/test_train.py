@@ -129,3 +129,16 @@ def test_train_align_is_recorded_and_eval_follows_it(shared_data, tmp_path, cli)
         r = cli("eval", str(tmp_path / "ir" / "openvino" / "model.xml"), "--data", str(shared_data), "--limit", "20", "--json", *flag)
         assert r.code == 0, r.stderr
         assert json.loads(r.stdout)["aligned"] is aligned
+
+
+def test_teacher_ensemble_averages_each_teachers_soft_targets():
+    from edgeemo.models import get_spec
+    from edgeemo.train.trainer import TrainConfig, _teacher
+
+    spec = get_spec("mini-xception")
+    pixels = np.random.default_rng(0).integers(0, 256, (3, 64, 64), dtype=np.uint8)
+    cfg = lambda teacher: TrainConfig(arch="mini-xception", data="", out="", teacher=teacher)  # noqa: E731
+    one, other = (_teacher(cfg(t), spec, None)(pixels) for t in ("emolite", "mini-xception"))
+    both = _teacher(cfg(["emolite", "mini-xception"]), spec, None)(pixels)
+    assert both.shape == (3, 5) and np.allclose(both.sum(1), 1, atol=1e-5)
+    assert np.allclose(both, (one + other) / 2, atol=1e-5) and not np.allclose(one, other, atol=1e-3)

@@ -32,7 +32,7 @@ def train(
     fold_label: Annotated[list[str] | None, typer.Option("--fold-label", metavar="SRC=DST",
                                                          help="Train on images of a label the model lacks as another class (e.g. disgust=anger); repeatable. Validation and test splits are unchanged.")] = None,
     init: Annotated[str | None, typer.Option("--init", help="'zoo' to fine-tune the zoo weights, or a state-dict path.")] = None,
-    teacher: Annotated[str | None, typer.Option("--teacher", help="Distil from this model's soft labels (zoo name or artifact).")] = None,
+    teacher: Annotated[list[str] | None, typer.Option("--teacher", help="Distil from this model's soft labels (zoo name, artifact or train's weights.pt); repeat for an ensemble (their probabilities averaged).")] = None,
     distill_weight: Annotated[float, typer.Option("--distill-weight", min=0.0, max=1.0,
                                                   help="Share of the teacher's soft targets in the loss (the rest: hard labels).")] = 0.5,
     qat: Annotated[bool, typer.Option("--qat", help="NNCF quantization-aware fine-tuning of trained weights (--init): exports an INT8 IR.")] = False,
@@ -67,7 +67,7 @@ def train(
         folds[normalize_label(source)] = normalize_label(target)
     cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr or (1e-4 if qat else 2e-3), balance=balance,
                       label_smoothing=label_smoothing, patience=patience, seed=seed,
-                      val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, align=align, fold_labels=folds, init=init, teacher=teacher, distill_weight=distill_weight, qat=qat,
+                      val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, align=align, fold_labels=folds, init=init, teacher=(teacher[0] if len(teacher) == 1 else teacher) if teacher else None, distill_weight=distill_weight, qat=qat,
                       limit=limit, threads=threads, command="edgeemo " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, disable=json_out or not err_console.is_terminal, transient=True) as bar:

@@ -46,7 +46,7 @@ class TrainConfig:
     limit: int | None = None
     init: str | None = None  # "zoo" or a state-dict path
     threads: int | None = None
-    teacher: str | None = None  # soft targets from another model (knowledge distillation)
+    teacher: str | list[str] | None = None  # soft targets from other models (knowledge distillation; several: averaged)
     distill_weight: float = 0.5
     qat: bool = False  # NNCF quantization-aware fine-tuning of trained weights -> INT8 OpenVINO IR
     qat_calibration: int = 300  # training images that initialise the quantizer ranges
@@ -280,22 +280,27 @@ def _export_qat(model, spec: ModelSpec, card: dict, out: Path, x_val: np.ndarray
 
 
 def _teacher(cfg: TrainConfig, spec: ModelSpec, _x) -> Callable[[np.ndarray], np.ndarray]:
-    """Soft targets over the student's labels from a teacher model (any model edgeemo can run)."""
+    """Soft targets over the student's labels from one teacher model (any model edgeemo can run) or the mean of several."""
     from edgeemo.predictor import load_predictor
 
-    teacher = load_predictor(cfg.teacher)
-    columns = []
-    for label in spec.labels:
-        if label not in teacher.spec.labels:
-            raise EdgeemoError(f"teacher {cfg.teacher} has no {label!r} output")
-        columns.append(teacher.spec.labels.index(label))
+    refs = [cfg.teacher] if isinstance(cfg.teacher, str) else list(cfg.teacher)
+    teachers = []
+    for ref in refs:
+        teacher = load_predictor(ref)
+        missing = [label for label in spec.labels if label not in teacher.spec.labels]
+        if missing:
+            raise EdgeemoError(f"teacher {ref} has no {missing[0]!r} output")
+        teachers.append((teacher, [teacher.spec.labels.index(label) for label in spec.labels]))
 
     def soft(pixels: np.ndarray) -> np.ndarray:
         from edgeemo.data.preprocess import preprocess
 
-        x = np.stack([preprocess(p[:, :, ::-1] if spec.channel_order == "rgb" else p, teacher.spec) for p in pixels])
-        p = np.asarray(teacher.predict(x))[:, columns]
-        return (p / p.sum(1, keepdims=True)).astype(np.float32)
+        mean = np.zeros((len(pixels), len(spec.labels)), np.float64)
+        for teacher, columns in teachers:
+            x = np.stack([preprocess(p[:, :, ::-1] if spec.channel_order == "rgb" else p, teacher.spec) for p in pixels])
+            p = np.asarray(teacher.predict(x), np.float64)[:, columns]
+            mean += p / p.sum(1, keepdims=True)
+        return (mean / len(teachers)).astype(np.float32)
 
     return soft
 
