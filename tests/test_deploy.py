@@ -221,5 +221,5 @@ def test_runner_bench_and_edgeemo_bench_agree(converted, rpi_bundle, tmp_path, c
         ours.append(e["latency_ms"]["median"])
     assert (k["latency_source"], k["precision"], k["threads"], k["runtime"]) == (
         e["latency_source"], e["precision"], e["threads"], e["runtime"])
-    ratio = sorted(kiosk)[1] / sorted(ours)[1]
+    ratio = min(kiosk) / min(ours)  # best round of each: the estimate least moved by other load on the machine
     assert 0.6 < ratio < 1.6, (kiosk, ours)
