@@ -47,7 +47,6 @@ def bench(
     from edgeemo.sources import parse_shape
 
     check_duration(iterations, time_s)  # before --remote copies anything
-    mode = mode.value
     from edgeemo.live import detector_file
 
     model = detector_file(model)  # `blazeface`: the kiosk's face detector

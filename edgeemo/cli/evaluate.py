@@ -11,10 +11,11 @@ from rich.table import Table
 
 from edgeemo.cli.common import esc, hint, model_line, PrecisionHintOpt, RuntimeOpt, TrustOpt, ChannelOrderOpt, JsonOpt, LabelsOpt, MeanOpt, ScaleOpt, console, err_console, overrides, print_json
 
+from edgeemo.data.datasets import SPLITS
 from edgeemo.models.spec import RESIZE_POLICIES
 
 ResizeChoice = Enum("ResizeChoice", {p: p for p in (*RESIZE_POLICIES, "compare")}, type=str)
-SplitChoice = Enum("SplitChoice", {p: p for p in ("auto", "all", "train", "val", "test")}, type=str)
+SplitChoice = Enum("SplitChoice", {p: p for p in ("auto", *SPLITS)}, type=str)
 
 
 def progress_bar(disable: bool) -> Progress:

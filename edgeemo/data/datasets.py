@@ -25,6 +25,7 @@ _ALIASES = {
     "contemptuous": "contempt",
 }
 FER2013_CLASSES = ("anger", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+SPLITS = ("train", "val", "test", "all")  # the parts Dataset.split gives
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".pgm", ".tif", ".tiff"}
 
 
@@ -99,7 +100,7 @@ class Dataset:
 
         Per label, a seeded shuffle gives the first ``test_fraction`` to test, the next ``fraction`` to val, the rest
         to train; with ``test_fraction=0`` val and train are exactly the two-way split of earlier releases."""
-        if part not in ("train", "val", "test", "all"):
+        if part not in SPLITS:
             raise DatasetError(f"unknown split {part!r}: train, val, test or all")
         if part == "all":
             return self

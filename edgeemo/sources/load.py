@@ -128,19 +128,14 @@ def load_source(
 
 def trained_arch(ref: str) -> str | None:
     """The zoo architecture of weights written by ``edgeemo train`` (its model.json beside them), else None."""
-    import json
-
     from edgeemo.models import list_models
+    from edgeemo.predictor import find_card
 
     path = Path(ref)
-    card = path.parent / "model.json"
-    if path.suffix.lower() not in (".pt", ".pth") or not path.is_file() or not card.is_file():
+    if path.suffix.lower() not in (".pt", ".pth") or not path.is_file():
         return None
-    try:
-        facts = json.loads(card.read_text())
-    except (OSError, ValueError):
-        return None
-    arch = facts.get("architecture") if isinstance(facts, dict) and "training" in facts else None
+    card = find_card(path) or {}
+    arch = card.get("architecture") if "training" in card else None
     return arch if arch in list_models() else None
 
 
