@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from edgeemo.models import list_models, weights_path
+from edgeemo.models import list_models, weights_path, zoo_dir
+from edgeemo.quantize import QuantizeConfig, quantize
 
 from conftest import RETAIL, assert_one_line_error
 
@@ -130,3 +131,18 @@ def test_quantize_every_trained_zoo_model(name, tmp_path, cli):
     for a in report["artifacts"]:
         assert a["error"] is None, a
         assert Path(a["path"]).is_file()
+
+
+@pytest.mark.slow
+def test_quantize_calibrates_and_validates_on_the_models_own_split(shared_data, tmp_path):
+    """A model trained on a three-way split (mini-xception) is calibrated on its train split and checked on its val
+    split: its held-out test split never calibrates or steers --max-drop (the default two-way split would hold it)."""
+    card = json.loads((zoo_dir() / "mini-xception.json").read_text())
+    fractions = card["data"]["split_fractions"]
+    assert fractions["test"] > 0
+    result = quantize("mini-xception", tmp_path / "q", QuantizeConfig(str(shared_data), "real", subset=60, formats=("openvino",)))
+    own = f"val {fractions['val']:g}, test {fractions['test']:g}, seed {fractions['seed']}"
+    assert own in result.calibration and own in result.validation
+    assert result.validation.endswith(f": {card['validation']['images']} images")
+    fp32 = result.artifacts[0].fp32
+    assert abs(fp32["macro_recall"] - card["validation"]["macro_recall"]) <= 0.01

@@ -131,10 +131,14 @@ def quantize(ref: str, out: str | Path, config: QuantizeConfig | None = None, on
         return _quantize(ref, out_dir, cfg, on_step, artifacts, start, source)
 
 
+def _fractions(plan) -> str:
+    return f"val {plan.val_fraction:g}, test {plan.test_fraction:g}, seed {plan.seed}"
+
+
 def _quantize(ref, out: Path, cfg: QuantizeConfig, on_step, artifacts, start, source=None) -> QuantizeResult:
     data, calib, subset, formats = cfg.data, cfg.calib.value, cfg.subset, cfg.formats
     preset, ignored_scope, max_drop, classes = cfg.preset, cfg.ignored_scope, cfg.max_drop, cfg.classes
-    from edgeemo.evaluate import evaluate, prepare
+    from edgeemo.evaluate import evaluate, plan_split, prepare
     from edgeemo.evaluate.metrics import classification_metrics
     from edgeemo.predictor import find_card, load_predictor, spec_from_card
     from edgeemo.quantize import backends
@@ -148,11 +152,12 @@ def _quantize(ref, out: Path, cfg: QuantizeConfig, on_step, artifacts, start, so
 
     on_step(f"calibration inputs ({calib})")
     if calib == "real":
-        calib_x, _, warnings_ = real_inputs(spec, data, subset)
+        own = plan_split(str(first), data, "train")  # the model's own train split when it was trained on ``data``
+        calib_x, _, warnings_ = real_inputs(spec, data, subset, own.seed, own.val_fraction, own.test_fraction)
         warnings += warnings_
         if len(calib_x) == 0:
             raise EdgeemoError(f"{data}: no usable calibration images")
-        calib_desc = f"real: {len(calib_x)} images from the train split of {data}"
+        calib_desc = f"real: {len(calib_x)} images from the train split of {data} ({_fractions(own)})"
     else:
         module = _torch_source(src, card)
         calib_x = synthetic_inputs(module, spec, n=min(subset, 32))
@@ -161,8 +166,9 @@ def _quantize(ref, out: Path, cfg: QuantizeConfig, on_step, artifacts, start, so
     validation = None
     metric = None
     if data:
-        val = prepare(data, spec.labels, "val", classes)
-        validation = f"val split of {data}: {len(val.samples)} images"
+        plan = plan_split(str(first), data, "val")  # the model's own validation split: its test split stays unseen
+        val = prepare(data, spec.labels, plan, classes)
+        validation = f"val split of {data} ({_fractions(plan)}): {len(val.samples)} images"
         if max_drop is not None:
             from edgeemo.evaluate import labeled_batches
 

@@ -8,16 +8,17 @@ from edgeemo.data.preprocess import normalize, preprocess
 from edgeemo.models.spec import ModelSpec
 
 
-def real_inputs(spec: ModelSpec, data: str, subset: int, seed: int = 0) -> tuple[np.ndarray, list[str], list[str]]:
-    """Up to ``subset`` preprocessed faces from the *train* split (validation never calibrates), with labels;
-    plus warnings (fewer than asked, unreadable files)."""
+def real_inputs(spec: ModelSpec, data: str, subset: int, seed: int = 0, val_fraction: float = 0.2,
+                test_fraction: float = 0.0) -> tuple[np.ndarray, list[str], list[str]]:
+    """Up to ``subset`` preprocessed faces from the *train* split (validation and test never calibrate; pass the
+    model's own split fractions and seed), with labels; plus warnings (fewer than asked, unreadable files)."""
     from edgeemo.data import load_dataset
     from edgeemo.data.datasets import readable
 
     dataset = load_dataset(data)
     if spec.labels and any(s.label in spec.labels for s in dataset.samples):
         dataset = dataset.restrict(spec.labels)
-    train = dataset.split("train", seed=seed)
+    train = dataset.split("train", val_fraction, seed, test_fraction)
     xs, ys, skipped = [], [], {}
     for sample, image in readable(train.take(subset, seed), skipped):
         xs.append(preprocess(image, spec))
