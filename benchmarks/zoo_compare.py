@@ -3,7 +3,9 @@ tests/test_train.py re-measures), anger/sad recall, MACC, and the best artifact'
 its ratio to emonet-resnet10's best (the retail-0003 architecture).
 
 Candidates per model: OpenVINO IR FP32 and INT8, ONNX Runtime FP32, LiteRT FP32 and INT8 (INT8 calibrated on the
-model's own training split), each timed with `edgeemo bench`'s protocol (latency mode, batch 1, 1 thread).
+model's own training split), each timed with `edgeemo bench`'s protocol (latency mode, batch 1, 1 thread). The
+accuracy columns are the cards' FP32 figures; each INT8 artifact's macro-recall drop on the model's val split
+(`edgeemo quantize`'s check) is printed beside them, so a fast INT8 artifact cannot hide what it costs.
 Figures from one run on one machine only; the CPU and its ISA are printed with them.
 
     .venv/bin/python benchmarks/zoo_compare.py --data ../shared/data/facial_expressions [--iterations 300] [--json]
@@ -26,21 +28,26 @@ from edgeemo.quantize import QuantizeConfig, quantize
 REFERENCE = "emonet-resnet10"
 
 
-def latencies(name: str, data: str, work: Path, iterations: int, subset: int) -> dict[str, float]:
+def latencies(name: str, data: str, work: Path, iterations: int, subset: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Median 1-thread ms of each artifact, and each INT8 artifact's val macro-recall drop (points) vs its FP32."""
     folder = work / name
     convert(load_source(name, Overrides()), folder, ("onnx", "openvino", "tflite"))
-    quantize(name, folder, QuantizeConfig(data=data, subset=subset), artifacts={"openvino": folder / "openvino" / "model.xml", "tflite": folder / "model.tflite"})
+    result = quantize(name, folder, QuantizeConfig(data=data, subset=subset),
+                      artifacts={"openvino": folder / "openvino" / "model.xml", "tflite": folder / "model.tflite"})
+    label = {"openvino": "OpenVINO INT8", "tflite": "LiteRT INT8"}
+    drops = {label[q.format]: q.macro_recall_drop for q in result.artifacts if q.format in label and q.macro_recall_drop is not None}
     candidates = {"OpenVINO FP32": folder / "openvino" / "model.xml", "OpenVINO INT8": folder / "openvino-int8" / "model.xml",
                   "ONNX Runtime FP32": folder / "model.onnx", "LiteRT FP32": folder / "model.tflite",
                   "LiteRT INT8": folder / "model_int8.tflite"}
-    return {label: round(benchmark(str(path), threads=1, iterations=iterations).latency_ms.median, 4)
-            for label, path in candidates.items() if path.is_file()}
+    times = {label: round(benchmark(str(path), threads=1, iterations=iterations).latency_ms.median, 4)
+             for label, path in candidates.items() if path.is_file()}
+    return times, drops
 
 
 def row(name: str, data: str, work: Path, iterations: int, subset: int) -> dict:
     card = json.loads((zoo_dir() / f"{name}.json").read_text())
     test, cross, val = card.get("test"), card.get("cross_domain") or {}, card.get("validation") or {}
-    times = latencies(name, data, work, iterations, subset)
+    times, drops = latencies(name, data, work, iterations, subset)
     best = min(times, key=times.get)
     return {"model": name, "macc": card["macc"],
             "held_out": {"split": "test" if test else "val (selected on: no held-out split)",
@@ -51,7 +58,8 @@ def row(name: str, data: str, work: Path, iterations: int, subset: int) -> dict:
                          val.get("per_class", {}).get("sad", {}).get("recall")},
             "cross_domain": {"accuracy": cross.get("accuracy"), "macro_recall": cross.get("macro_recall"),
                              "anger": cross.get("per_class_recall", {}).get("anger"), "sad": cross.get("per_class_recall", {}).get("sad")},
-            "latency_ms": times, "best": best, "best_ms": times[best]}
+            "latency_ms": times, "int8_val_drop_pt": drops, "best": best, "best_ms": times[best],
+            "best_val_drop_pt": drops.get(best)}  # None: an FP32 artifact
 
 
 def fmt(v, f="{:.3f}") -> str:
@@ -84,17 +92,19 @@ def main() -> None:
     print(f"CPU: {env['cpu']} ({env['isa']}), {env['cores']} cores; 1 thread, batch 1; "
           + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
     print("| model | MACC | held-out split | acc / macro recall | anger / sad recall | cross-domain (CK+ dev) acc / macro recall "
-          "| anger / sad recall | best artifact | ms | speed-up vs emonet's best |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| anger / sad recall | best artifact | ms | speed-up vs emonet's best | its val macro-recall drop |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         h, c = r["held_out"], r["cross_domain"]
         print(f"| {r['model']} | {r['macc'] / 1e6:.1f}M | {h['split']} | {fmt(h['accuracy'])} / {fmt(h['macro_recall'])} | "
               f"{fmt(h['anger'], '{:.2f}')} / {fmt(h['sad'], '{:.2f}')} | {fmt(c['accuracy'])} / {fmt(c['macro_recall'])} | "
               f"{fmt(c['anger'], '{:.2f}')} / {fmt(c['sad'], '{:.2f}')} | {r['best']} | {r['best_ms']:.3f} | "
-              f"{r['speedup_vs_emonet_best']:.2f}x |")
+              f"{r['speedup_vs_emonet_best']:.2f}x | {fmt(r['best_val_drop_pt'], '{:.1f} pt') if 'INT8' in r['best'] else 'FP32'} |")
     print()
     print("all candidates (median ms): " + "; ".join(f"{r['model']}: " + ", ".join(f"{k} {v:.3f}" for k, v in r["latency_ms"].items())
                                                     for r in rows))
+    print("INT8 val macro-recall drop vs FP32 (points; the figures above are FP32 PyTorch): "
+          + "; ".join(f"{r['model']}: " + ", ".join(f"{k} {v:.1f}" for k, v in r["int8_val_drop_pt"].items()) for r in rows))
 
 
 if __name__ == "__main__":
