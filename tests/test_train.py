@@ -53,6 +53,24 @@ def test_train_bad_input(tmp_path, shared_data, cli):
 
 
 
+def test_fine_tuning_zoo_weights_keeps_their_split_by_default(shared_data, tmp_path):
+    """--init zoo on the data the zoo model was trained on: its own val and test images stay out of training."""
+    from edgeemo.train.trainer import TrainConfig, _with_split
+
+    card = json.loads((zoo_dir() / "mini-xception.json").read_text())["data"]["split_fractions"]
+    assert card["test"] > 0  # a three-way split, unlike the 0.2 / 0.0 default
+    base = dict(arch="mini-xception", data=str(shared_data), out=str(tmp_path))
+    zoo = _with_split(TrainConfig(**base, init="zoo"))
+    assert (zoo.val_fraction, zoo.test_fraction) == (card["val"], card["test"])
+    assert (lambda c: (c.val_fraction, c.test_fraction))(_with_split(TrainConfig(**base))) == (0.2, 0.0)
+    asked = _with_split(TrainConfig(**base, init="zoo", val_fraction=0.3))
+    assert (asked.val_fraction, asked.test_fraction) == (0.3, card["test"])
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    other = _with_split(TrainConfig(**{**base, "data": str(elsewhere)}, init="zoo"))
+    assert (other.val_fraction, other.test_fraction) == (0.2, 0.0)
+
+
 def test_qat_fine_tunes_zoo_weights_and_exports_an_int8_ir(shared_data, tmp_path, cli):
     out = tmp_path / "qat"
     result = cli("train", "emolite", "--init", "zoo", "--qat", "--data", str(shared_data), "--out", str(out),
@@ -72,6 +90,8 @@ def test_qat_fine_tunes_zoo_weights_and_exports_an_int8_ir(shared_data, tmp_path
     evaluated = cli("eval", str(xml), "--data", str(shared_data), "--json")  # the card beside it is found
     assert evaluated.code == 0, evaluated.stderr
     assert evaluated.json()["macro_recall"] > 0.5  # trained weights kept: chance is 0.2
+    # the QAT state dict (NNCF quantizer hooks) is not a model to convert: one line that points at the IR
+    assert_one_line_error(cli("eval", str(out / "weights.pt"), "--data", str(shared_data)), "openvino-int8/model.xml")
     assert_one_line_error(cli("train", "emolite", "--qat", "--data", str(shared_data), "--out", str(tmp_path / "q2")), "--init")
     assert_one_line_error(cli("train", "resnet18", "--init", "zoo", "--data", str(shared_data), "--out", str(tmp_path / "q3")),
                           "no zoo weights")

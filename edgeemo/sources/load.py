@@ -337,6 +337,9 @@ def load_checkpoint_into(model, path: Path, state_key: str | None, label: str, a
     from edgeemo.safeload import torch_load
 
     state = find_state_dict(torch_load(path), state_key, label)
+    if any("__nncf_hooks" in k for k in state):
+        raise ModelLoadError(f"{label}: a quantization-aware (train --qat) state dict with NNCF quantizers; its model is "
+                             f"the INT8 IR train wrote beside it (openvino-int8/model.xml)")
     if all(k.startswith("module.") for k in state):
         state = {k[len("module."):]: v for k, v in state.items()}  # saved from DataParallel
     try:

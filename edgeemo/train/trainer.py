@@ -36,8 +36,8 @@ class TrainConfig:
     label_smoothing: float = 0.1
     balance: float = 0.5  # sampling weight per image = count(class) ** -balance (0: natural, 1: fully balanced)
     patience: int = 8
-    val_fraction: float = 0.2
-    test_fraction: float = 0.0  # held out: never trained on, never used to pick an epoch (three-way split when > 0)
+    val_fraction: float | None = None  # None: 0.2, or the zoo card's with --init zoo on the data it was trained on
+    test_fraction: float | None = None  # held out: never trained on, never used to pick an epoch (three-way split when > 0)
     logit_adjust: float = 0.0  # balanced-softmax strength tau: train on p * prior**tau (rare classes get larger margins)
     photometric: bool = False  # extra augmentation for other cameras/light: CLAHE, equalisation, gamma, blur, noise
     align: bool = False  # eyes turned level with BlazeFace keypoints (edgeemo.data.align), as the kiosk's --align
@@ -82,6 +82,20 @@ def _load_pixels(dataset, spec: ModelSpec, labels: list[str]) -> tuple[np.ndarra
     return np.stack(images), np.array(ys, dtype=np.int64), skipped.get("unreadable", 0)
 
 
+def _with_split(cfg: TrainConfig) -> TrainConfig:
+    """Unset split fractions: the zoo weights' own split when fine-tuning them (--init zoo) on the data they were trained
+    on (so their val and test images stay out of training), else val 0.2 and no test split."""
+    val, test = 0.2, 0.0
+    if cfg.init == "zoo":
+        from edgeemo.evaluate import same_dataset, training_data
+
+        record = training_data(cfg.arch) or {}
+        if same_dataset(str(record.get("source", "")), cfg.data) and record.get("split_fractions"):
+            val, test = record["split_fractions"]["val"], record["split_fractions"]["test"]
+    return replace(cfg, val_fraction=val if cfg.val_fraction is None else cfg.val_fraction,
+                   test_fraction=test if cfg.test_fraction is None else cfg.test_fraction)
+
+
 def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: None,
           on_batch: Callable[[int, int], None] = lambda done, total: None) -> TrainResult:
     # oneDNN's AVX-512 1x1 strided-convolution weight gradient (torch 2.13 CPU) crashes on mini-xception's
@@ -91,6 +105,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
 
     from edgeemo.models import create_model
 
+    cfg = _with_split(cfg)
     torch.manual_seed(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
