@@ -4,7 +4,7 @@ from edgeemo.models.registry import create_model, get_spec, list_models, registe
 from edgeemo.models.spec import FER2013_LABELS, RETAIL_LABELS, ModelSpec
 
 # Importing the architecture modules registers them (in this order in `edgeemo models`).
-from edgeemo.models import emonet, mini_xception, resnet, mobilenet, emolite  # noqa: E402,F401
+from edgeemo.models import emonet, mini_xception, resnet, mobilenet, emolite, emofast  # noqa: E402,F401
 
 __all__ = [
     "FER2013_LABELS",

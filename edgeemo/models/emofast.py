@@ -1,0 +1,53 @@
+"""emofast: plain 3x3 convolutions (no depthwise), the shape OpenVINO INT8 speeds up on x86 CPUs without VNNI."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from edgeemo.models.registry import register_model
+from edgeemo.models.spec import RETAIL_LABELS, ModelSpec
+
+
+def _conv(in_ch: int, out_ch: int, stride: int = 1) -> list[nn.Module]:
+    return [nn.Conv2d(in_ch, out_ch, 3, stride, 1, bias=False), nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)]
+
+
+class EmoFast(nn.Module):
+    """A stem, then per stage one strided 3x3 conv and ``depth - 1`` more at that width; global average, linear."""
+
+    def __init__(
+        self,
+        num_classes: int = 5,
+        in_channels: int = 1,
+        widths: tuple[int, ...] = (32, 64, 128),
+        depths: tuple[int, ...] = (2, 2, 2),
+        stem: int = 16,
+        stem_stride: int = 2,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        layers = _conv(in_channels, stem, stem_stride)
+        in_ch = stem
+        for width, depth in zip(widths, depths):
+            layers += _conv(in_ch, width, 2)
+            for _ in range(depth - 1):
+                layers += _conv(width, width)
+            in_ch = width
+        self.features = nn.Sequential(*layers)
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(in_ch, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.dropout(self.features(x).mean(dim=(2, 3), keepdim=True).flatten(1))  # keepdim: no TRANSPOSE in TFLite
+        return torch.softmax(self.fc(x), dim=1)
+
+
+_SPEC = dict(input_size=(64, 64), channel_order="gray", labels=RETAIL_LABELS, mean=(127.5,), scale=(127.5,),
+             resize="crop", output="softmax")
+
+
+@register_model(ModelSpec(name="emofast", description="plain 3x3 convolutions (no depthwise): the shape OpenVINO INT8 speeds up on AVX2", **_SPEC))
+def emofast(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
+    return EmoFast(num_classes, in_channels)
+
