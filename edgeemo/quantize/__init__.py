@@ -50,6 +50,7 @@ class QuantizeResult:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     resolved: dict | None = None  # what MODEL resolved to: the FP32 artifact quantized first (edgeemo.resolve)
+    bias_correction: str = "full"  # NNCF's bias correction for OpenVINO and ONNX INT8: full or fast
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,6 +86,9 @@ class Calibration(str, Enum):
     SYNTHETIC = "synthetic"  # data-free: inputs optimised to match the model's BatchNorm statistics
 
 
+BIAS_CORRECTIONS = ("full", "fast")
+
+
 @dataclass
 class QuantizeConfig:
     """What ``quantize`` is asked for (the CLI's options, checked once in ``check``)."""
@@ -97,6 +101,7 @@ class QuantizeConfig:
     ignored_scope: list[str] | None = None
     max_drop: float | None = None  # accuracy control: macro-recall drop in points (formats with accuracy_control)
     classes: list[str] | None = None  # measure accuracy on these labels only
+    bias_correction: str = "full"  # NNCF (OpenVINO, ONNX): full BiasCorrection, or fast (FastBiasCorrection)
 
     def check(self) -> "QuantizeConfig":
         """One-line errors for impossible requests, before anything is written."""
@@ -104,6 +109,8 @@ class QuantizeConfig:
             self.calib = Calibration(self.calib)
         except ValueError:
             raise EdgeemoError(f"--calib {self.calib!r}: real or synthetic") from None
+        if self.bias_correction not in BIAS_CORRECTIONS:
+            raise EdgeemoError(f"--bias-correction {self.bias_correction!r}: {' or '.join(BIAS_CORRECTIONS)}")
         unknown = [f for f in self.formats if f not in FORMATS]
         if unknown or not self.formats:
             raise EdgeemoError(f"--to {','.join(self.formats)!r}: choose from {', '.join(FORMATS)}")
@@ -189,7 +196,7 @@ def _quantize(ref, out: Path, cfg: QuantizeConfig, on_step, artifacts, start, so
     resolved = ResolvedModel(str(ref), RUNTIME_FOR_SUFFIX[first.suffix.lower()], str(first), card.get("source_sha256"),
                              converted=src is not None)
     result = QuantizeResult(str(ref), str(out), calib_desc, len(calib_x), validation, warnings=warnings,
-                            resolved=resolved.to_dict())
+                            resolved=resolved.to_dict(), bias_correction=cfg.bias_correction)
     for fmt, fp32_path in fp32.items():
         target = out / INT8_NAMES[fmt]
         item = Quantized(fmt, None, str(fp32_path), fp32_bytes=artifact_bytes(fp32_path))
@@ -197,8 +204,12 @@ def _quantize(ref, out: Path, cfg: QuantizeConfig, on_step, artifacts, start, so
         try:
             row = FORMATS[fmt]
             control = max_drop is not None and row.accuracy_control
-            row.quantizer()(fp32_path, target, calib_x, backends.QuantizeOptions(
-                preset, ignored_scope, max_drop / 100 if control else None, (val_x, val_y) if control else None, metric))
+            options = backends.QuantizeOptions(preset, ignored_scope, max_drop / 100 if control else None,
+                                               (val_x, val_y) if control else None, metric, cfg.bias_correction)
+            row.quantizer()(fp32_path, target, calib_x, options)
+            if options.notes:
+                item.warning = "; ".join(options.notes)
+                warnings.append(item.warning)
             item.accuracy_control = control
             _copy_card(target, card)
             load_predictor(str(target)).predict(calib_x[:1])  # the INT8 artifact must run in its runtime
@@ -222,9 +233,10 @@ def _quantize(ref, out: Path, cfg: QuantizeConfig, on_step, artifacts, start, so
             item.int8 = {"accuracy": e8.accuracy, "macro_recall": e8.macro_recall}
             item.macro_recall_drop = 100 * (e32.macro_recall - e8.macro_recall)
             if max_drop is not None and item.macro_recall_drop > max_drop:
-                item.warning = (f"{fmt} INT8 macro recall dropped {item.macro_recall_drop:.2f} points, over --max-drop {max_drop}"
-                                + (f" (NNCF has no accuracy control for {fmt})" if not FORMATS[fmt].accuracy_control else ""))
-                warnings.append(item.warning)
+                over = (f"{fmt} INT8 macro recall dropped {item.macro_recall_drop:.2f} points, over --max-drop {max_drop}"
+                        + (f" (NNCF has no accuracy control for {fmt})" if not FORMATS[fmt].accuracy_control else ""))
+                item.warning = f"{item.warning}; {over}" if item.warning else over
+                warnings.append(over)
         item.latency_fp32_ms = _latency(fp32_path)
         item.latency_int8_ms = _latency(target)
         item.latency_ratio = item.latency_int8_ms / item.latency_fp32_ms

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +24,12 @@ class QuantizeOptions:
     max_drop: float | None = None  # accuracy control (fraction, absolute); formats with accuracy_control only
     validation: tuple[np.ndarray, np.ndarray] | None = None  # (inputs, class indices) for accuracy control
     metric: Callable[[np.ndarray, np.ndarray], float] | None = None  # (truth, scores) -> macro recall
+    bias_correction: str = "full"  # NNCF: full BiasCorrection (slower, measured better) or fast (FastBiasCorrection)
+    notes: list[str] = field(default_factory=list)  # what a quantizer did other than asked (filled by it)
+
+    @property
+    def fast_bias_correction(self) -> bool:
+        return self.bias_correction == "fast"
 
 
 def _ignored(names: list[str] | None):
@@ -57,7 +63,7 @@ def quantize_openvino(xml: Path, out_xml: Path, calib: np.ndarray, options: Quan
     with quiet_native():
         if max_drop is None:
             quantized = nncf.quantize(model, calibration, preset=_preset(preset), subset_size=len(items),
-                                      ignored_scope=_ignored(ignored_scope))
+                                      fast_bias_correction=options.fast_bias_correction, ignored_scope=_ignored(ignored_scope))
         else:
             xs, ys = options.validation
             metric = options.metric
@@ -74,6 +80,7 @@ def quantize_openvino(xml: Path, out_xml: Path, calib: np.ndarray, options: Quan
             quantized = nncf.quantize_with_accuracy_control(
                 model, calibration, nncf.Dataset(val_items), validation_fn=validate, max_drop=max_drop,
                 drop_type=nncf.DropType.ABSOLUTE, preset=_preset(preset), subset_size=len(items),
+                fast_bias_correction=options.fast_bias_correction,
                 ignored_scope=_ignored(ignored_scope))
     ModelCard.copy_rt_info(model, quantized)
     return save_ir(quantized, out_xml, compress_to_fp16=True)
@@ -106,9 +113,18 @@ def quantize_onnx(path: Path, out: Path, calib: np.ndarray, options: QuantizeOpt
     # ONNX Runtime's QLinearConv rejects NNCF's depthwise INT8 pattern (zero point on a grouped input): depthwise
     # convolutions stay FP32 between INT8 layers (they are a small share of the MACC in the models that have them)
     ignored = list(ignored_scope or []) + depthwise_convs(model)
-    with quiet_native():
-        quantized = nncf.quantize(model, nncf.Dataset(items), preset=_preset(preset), subset_size=len(items),
-                                  ignored_scope=_ignored(ignored))
+    def run(fast: bool):
+        with quiet_native():
+            return nncf.quantize(model, nncf.Dataset(items), preset=_preset(preset), subset_size=len(items),
+                                 fast_bias_correction=fast, ignored_scope=_ignored(ignored))
+
+    try:
+        quantized = run(options.fast_bias_correction)
+    except KeyError as exc:  # NNCF 3.4's ONNX BiasCorrection fails on some graphs (emonet-resnet10: KeyError '/conv1/Conv')
+        if options.fast_bias_correction:
+            raise
+        quantized = run(True)
+        options.notes.append(f"onnx: NNCF's full bias correction failed on this graph ({exc}); the fast one was used")
     quantized.ClearField("metadata_props")
     quantized.metadata_props.extend(model.metadata_props)
     with atomic_path(out) as tmp:
