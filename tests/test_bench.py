@@ -140,7 +140,7 @@ def test_zoo_compare_script_runs_and_reports_the_cards(shared_data):
 
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "zoo_compare.py"
     run = subprocess.run([sys.executable, str(script), "--data", str(shared_data), "--models", "mini-xception",
-                          "--iterations", "5", "--subset", "16", "--json"], capture_output=True, text=True, timeout=900)
+                          "--iterations", "5", "--rounds", "2", "--subset", "16", "--json"], capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stderr[-2000:]
     report = json.loads(run.stdout)
     rows = {r["model"]: r for r in report["rows"]}
