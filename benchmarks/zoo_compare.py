@@ -35,8 +35,9 @@ def artifacts(name: str, data: str, work: Path, subset: int) -> tuple[dict[str, 
     convert(load_source(name, Overrides()), folder, ("onnx", "openvino", "tflite"))
     result = quantize(name, folder, QuantizeConfig(data=data, subset=subset),
                       artifacts={"openvino": folder / "openvino" / "model.xml", "tflite": folder / "model.tflite"})
-    label = {"openvino": "OpenVINO INT8", "tflite": "LiteRT INT8"}
-    drops = {label[q.format]: q.macro_recall_drop for q in result.artifacts if q.format in label and q.macro_recall_drop is not None}
+    int8_label = {"openvino": "OpenVINO INT8", "tflite": "LiteRT INT8"}
+    drops = {int8_label[q.format]: q.macro_recall_drop for q in result.artifacts
+             if q.format in int8_label and q.macro_recall_drop is not None}
     candidates = {"OpenVINO FP32": folder / "openvino" / "model.xml", "OpenVINO INT8": folder / "openvino-int8" / "model.xml",
                   "ONNX Runtime FP32": folder / "model.onnx", "LiteRT FP32": folder / "model.tflite",
                   "LiteRT INT8": folder / "model_int8.tflite"}

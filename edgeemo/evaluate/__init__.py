@@ -79,8 +79,7 @@ def trained_aligned(ref: str) -> bool:
     return bool(beside.get("align") or _training_card(ref).get("align"))
 
 
-def same_dataset(trained_on: str, data: str) -> bool:
-    """Whether ``data`` is the dataset a card records (its path as written, or relative to the repository)."""
+def _same_dataset(trained_on: str, data: str) -> bool:
     from pathlib import Path
 
     from edgeemo.models import zoo_dir
@@ -94,7 +93,7 @@ def plan_split(ref: str, data: str, split: str = "auto") -> SplitPlan:
     """``auto``: the validation split when the model was trained on ``data`` (its card says so), else every image.
     Named splits of such a dataset use the card's own fractions and seed, so val and test are the model's own."""
     record = training_data(ref)
-    trained_here = bool(record) and same_dataset(str(record.get("source", "")), data)
+    trained_here = bool(record) and _same_dataset(str(record.get("source", "")), data)
     fractions = (record or {}).get("split_fractions") or {"val": 0.2, "test": 0.0, "seed": 0}
     params = dict(val_fraction=fractions["val"], seed=fractions["seed"], test_fraction=fractions["test"]) if trained_here else {}
     if split == "auto":

@@ -84,16 +84,12 @@ def _load_pixels(dataset, spec: ModelSpec, labels: list[str]) -> tuple[np.ndarra
 
 def _with_split(cfg: TrainConfig) -> TrainConfig:
     """Unset split fractions: the zoo weights' own split when fine-tuning them (--init zoo) on the data they were trained
-    on (so their val and test images stay out of training), else val 0.2 and no test split."""
-    val, test = 0.2, 0.0
-    if cfg.init == "zoo":
-        from edgeemo.evaluate import same_dataset, training_data
+    on (so their val and test images stay out of training; ``plan_split``'s rule), else val 0.2 and no test split."""
+    from edgeemo.evaluate import SplitPlan, plan_split
 
-        record = training_data(cfg.arch) or {}
-        if same_dataset(str(record.get("source", "")), cfg.data) and record.get("split_fractions"):
-            val, test = record["split_fractions"]["val"], record["split_fractions"]["test"]
-    return replace(cfg, val_fraction=val if cfg.val_fraction is None else cfg.val_fraction,
-                   test_fraction=test if cfg.test_fraction is None else cfg.test_fraction)
+    own = plan_split(cfg.arch, cfg.data, "val") if cfg.init == "zoo" else SplitPlan("val")
+    return replace(cfg, val_fraction=own.val_fraction if cfg.val_fraction is None else cfg.val_fraction,
+                   test_fraction=own.test_fraction if cfg.test_fraction is None else cfg.test_fraction)
 
 
 def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: None,
