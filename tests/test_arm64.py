@@ -51,11 +51,9 @@ def test_pi_bundle_selftest_under_arm64_emulation(arm64, tmp_path, cli, signing_
 
 
 def test_pi_bundle_kiosk_loop_under_arm64_emulation(arm64, shared_data, tmp_path, cli):
-    """The rpi5 bundle's `runner.py run` (OpenCV + LiteRT INT8 on aarch64) gives the aggregates it gives on x86.
-
-    A 5-fps clip: every frame costs seconds under qemu, and 20 frames run the same loop as 60."""
+    """The rpi5 bundle's `runner.py run` (OpenCV + LiteRT INT8 on aarch64) gives the aggregates it gives on x86."""
     clip = tmp_path / "clip.mp4"
-    assert cli("testclip", "--data", str(shared_data), "--out", str(clip), "--seconds", "4", "--fps", "5").code == 0
+    assert cli("testclip", "--data", str(shared_data), "--out", str(clip), "--seconds", "4").code == 0
     bundle, dest = tmp_path / "b.tar.gz", tmp_path / "u"
     assert cli("deploy", "emolite", "--target", "rpi5", "--out", str(bundle)).code == 0
     assert cli("unpack", str(bundle), "--to", str(dest), "--allow-unsigned").code == 0
@@ -70,10 +68,4 @@ def test_pi_bundle_kiosk_loop_under_arm64_emulation(arm64, shared_data, tmp_path
     on_arm = [json.loads(x) for x in (tmp_path / "arm.jsonl").read_text().splitlines()]
     on_x86 = [json.loads(x) for x in (tmp_path / "x86.jsonl").read_text().splitlines()]
     assert len(on_arm) == 2 and sum(r["faces"] for r in on_arm) > 0
-    assert [r["faces"] for r in on_arm] == [r["faces"] for r in on_x86]
-    # The classifier is INT8 (bit-exact across ISAs), the detector and OpenCV's resize are float: their last bits
-    # differ between NEON and AVX2, so one face near the confidence threshold may land in 'uncertain' on one side.
-    for arm_row, x86_row in zip(on_arm, on_x86):
-        moved = sum(abs(arm_row["emotions"][k] - x86_row["emotions"].get(k, 0)) for k in arm_row["emotions"])
-        assert moved <= 2, (arm_row, x86_row)  # at most one face counted under another label
-    assert sum(r["emotions"][k] for r in on_arm for k in r["emotions"] if k != "uncertain") > 0
+    assert [(r["faces"], r["emotions"]) for r in on_arm] == [(r["faces"], r["emotions"]) for r in on_x86]
