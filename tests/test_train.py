@@ -38,6 +38,31 @@ def test_train_is_reproducible(shared_data, tmp_path):
     assert runs[0].history[0].loss == pytest.approx(runs[1].history[0].loss, rel=1e-4)
 
 
+def test_mixup_and_weight_average_are_what_is_kept_and_resumed(shared_data, tmp_path):
+    """--ema: the validated and saved weights are the running average, not the last step's; resume keeps the average."""
+    import torch
+
+    from edgeemo.errors import EdgeemoError
+    from edgeemo.train import TrainConfig, train
+
+    cfg = TrainConfig(arch="emofast", data=str(shared_data), out=str(tmp_path / "run"), epochs=1, limit=96, batch_size=16,
+                      threads=1, mixup=0.3, ema=0.9)
+    train(cfg)
+    last = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    saved = torch.load(tmp_path / "run" / "weights.pt", weights_only=True)
+    key = "fc.weight"
+    assert torch.allclose(saved[key].float(), last["ema"][f"module.{key}"], atol=1e-3)  # FP16 storage
+    assert not torch.allclose(saved[key].float(), last["model"][key], atol=1e-3)
+    card = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert card["training"]["config"]["mixup"] == 0.3 and card["training"]["config"]["ema"] == 0.9
+    result = train(TrainConfig(**{**cfg.__dict__, "epochs": 2}))
+    assert [h.epoch for h in result.history] == [1, 2]
+    plain = TrainConfig(arch="emofast", data=str(shared_data), out=str(tmp_path / "plain"), epochs=1, limit=96, batch_size=16, threads=1)
+    train(plain)
+    with pytest.raises(EdgeemoError, match="without --ema"):
+        train(TrainConfig(**{**plain.__dict__, "epochs": 2, "ema": 0.9}))
+
+
 def test_train_bad_input(tmp_path, shared_data, cli):
     assert_one_line_error(cli("train", "resnet99", "--data", str(shared_data)), "unknown model")
     (tmp_path / "empty").mkdir()

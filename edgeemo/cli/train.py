@@ -29,6 +29,10 @@ def train(
     logit_adjust: Annotated[float, typer.Option("--logit-adjust", min=0.0, max=2.0,
                                                 help="Balanced-softmax strength: larger margins for rare classes (0 = off, 1 = full).")] = 0.0,
     photometric: Annotated[bool, typer.Option("--photometric", help="Augment with CLAHE/equalisation, gamma, blur and noise (other cameras and light).")] = False,
+    mixup: Annotated[float, typer.Option("--mixup", min=0.0, max=2.0, metavar="ALPHA",
+                                         help="Blend each batch with a shuffled copy of itself, Beta(ALPHA, ALPHA) weights, labels blended alike (0 = off; 0.2-0.4 usual).")] = 0.0,
+    ema: Annotated[float, typer.Option("--ema", min=0.0, max=0.9999, metavar="DECAY",
+                                       help="Validate and keep an exponential moving average of the weights (e.g. 0.998; 0 = off).")] = 0.0,
     align: Annotated[bool, typer.Option("--align", help="Turn every face eyes-level first (BlazeFace keypoints), as `edgeemo run --align` does; the card records it and eval and run then align by default.")] = False,
     fold_label: Annotated[list[str] | None, typer.Option("--fold-label", metavar="SRC=DST",
                                                          help="Train on images of a label the model lacks as another class (e.g. disgust=anger); repeatable. Validation and test splits are unchanged.")] = None,
@@ -68,7 +72,7 @@ def train(
         folds[normalize_label(source)] = normalize_label(target)
     cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr or (1e-4 if qat else 2e-3), balance=balance,
                       label_smoothing=label_smoothing, patience=patience, seed=seed,
-                      val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, align=align, fold_labels=folds, init=init, teacher=(teacher[0] if len(teacher) == 1 else teacher) if teacher else None, distill_weight=distill_weight, qat=qat,
+                      val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, mixup=mixup, ema=ema, align=align, fold_labels=folds, init=init, teacher=(teacher[0] if len(teacher) == 1 else teacher) if teacher else None, distill_weight=distill_weight, qat=qat,
                       limit=limit, threads=threads, command="edgeemo " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, disable=json_out or not err_console.is_terminal, transient=True) as bar:

@@ -5,10 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from edgeemo.models.registry import register_model
-from edgeemo.models.spec import RETAIL_LABELS, ModelSpec
-
-
 def _conv(in_ch: int, out_ch: int, stride: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(in_ch, out_ch, 3, stride, 1, bias=False), nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)]
 
@@ -43,11 +39,6 @@ class EmoFast(nn.Module):
         return torch.softmax(self.fc(x), dim=1)
 
 
-_SPEC = dict(input_size=(64, 64), channel_order="gray", labels=RETAIL_LABELS, mean=(127.5,), scale=(127.5,),
-             resize="crop", output="softmax")
-
-
-@register_model(ModelSpec(name="emofast", description="plain 3x3 convolutions (no depthwise): the shape OpenVINO INT8 speeds up on AVX2", **_SPEC))
 def emofast(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
     return EmoFast(num_classes, in_channels)
 

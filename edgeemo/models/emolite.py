@@ -5,10 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from edgeemo.models.registry import register_model
-from edgeemo.models.spec import RETAIL_LABELS, ModelSpec
-
-
 class SeparableBlock(nn.Module):
     """Depthwise 3x3 + BN + ReLU, pointwise 1x1 + BN + ReLU; residual when the shape is kept."""
 
@@ -58,16 +54,5 @@ class EmoLite(nn.Module):
         return torch.softmax(self.fc(x), dim=1)
 
 
-@register_model(
-    ModelSpec(
-        name="emolite",
-        input_size=(64, 64),
-        channel_order="gray",
-        labels=RETAIL_LABELS,
-        mean=(127.5,),
-        scale=(127.5,),
-        description="edgeemo's compact design for <= 16M MACC (a quarter of retail-0003)",
-    )
-)
 def emolite(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
     return EmoLite(num_classes, in_channels)

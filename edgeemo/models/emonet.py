@@ -5,10 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from edgeemo.models.registry import register_model
-from edgeemo.models.spec import RETAIL_LABELS, ModelSpec
-
-
 class EmoNetBlock(nn.Module):
     """conv3x3(+bias)+ReLU, conv3x3 (no bias), add identity or 1x1 projection, then ScaleShift + ReLU."""
 
@@ -57,18 +53,5 @@ class EmoNetResNet10(nn.Module):
         return torch.softmax(torch.flatten(x, 1), dim=1)
 
 
-@register_model(
-    ModelSpec(
-        name="emonet-resnet10",
-        input_size=(64, 64),
-        channel_order="bgr",
-        labels=RETAIL_LABELS,
-        mean=(0.0, 0.0, 0.0),
-        scale=(1.0, 1.0, 1.0),
-        resize="crop",
-        output="softmax",
-        description="emotions-recognition-retail-0003 topology (ResNet-10, 62.99M MACC)",
-    )
-)
 def emonet_resnet10(num_classes: int = 5, in_channels: int = 3) -> nn.Module:
     return EmoNetResNet10(num_classes, in_channels)

@@ -5,10 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from edgeemo.models.registry import register_model
-from edgeemo.models.spec import RETAIL_LABELS, ModelSpec
-
-
 def _separable(in_ch: int, out_ch: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(in_ch, in_ch, 3, 1, 1, groups=in_ch, bias=False),
@@ -54,18 +50,5 @@ class MiniXception(nn.Module):
         return torch.softmax(x.mean(dim=(2, 3), keepdim=True).flatten(1), dim=1)
 
 
-@register_model(
-    ModelSpec(
-        name="mini-xception",
-        input_size=(64, 64),
-        channel_order="gray",
-        labels=RETAIL_LABELS,
-        mean=(127.5,),
-        scale=(127.5,),
-        resize="crop",
-        output="softmax",
-        description="mini-Xception, 64x64 gray, the 5 retail-0003 classes",
-    )
-)
 def mini_xception(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
     return MiniXception(num_classes, in_channels)

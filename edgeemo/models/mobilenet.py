@@ -5,9 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from edgeemo.models.registry import register_model
-from edgeemo.models.spec import RETAIL_LABELS, ModelSpec
-
 # expansion t, channels c, repeats n, first stride s
 _SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
 
@@ -60,16 +57,5 @@ class MobileNetV2(nn.Module):
         return torch.softmax(x, dim=1) if self.softmax else x
 
 
-@register_model(
-    ModelSpec(
-        name="mobilenetv2",
-        input_size=(64, 64),
-        channel_order="gray",
-        labels=RETAIL_LABELS,
-        mean=(127.5,),
-        scale=(127.5,),
-        description="MobileNetV2 width 1.0 at 64x64 gray faces",
-    )
-)
 def mobilenetv2(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
     return MobileNetV2(num_classes, in_channels, width=1.0, output="softmax")

@@ -1,4 +1,5 @@
-"""The model zoo: ``@register_model`` factories, each with its ModelSpec, and attached weights."""
+"""The model zoo: the catalog's specs (factories imported when a model is built), ``@register_model`` factories of
+other code, and attached weights."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from pathlib import Path
 from typing import Callable
 
 from edgeemo.errors import ModelLoadError, UnknownModelError
+from edgeemo.models.catalog import ZOO
 from edgeemo.models.spec import ModelSpec
 
-_REGISTRY: dict[str, ModelSpec] = {}
+_REGISTRY: dict[str, ModelSpec] = {spec.name: spec for spec in ZOO}
 
 
 def zoo_dir() -> Path:
@@ -70,7 +72,7 @@ def create_model(name: str, pretrained: bool = True):
     """Build a zoo model in eval mode, with its attached weights when it has them."""
 
     spec = get_spec(name)
-    model = spec.factory(num_classes=spec.num_classes, in_channels=spec.channels)
+    model = _factory(spec)(num_classes=spec.num_classes, in_channels=spec.channels)
     path = weights_path(name) if pretrained else None
     if path is not None:
         from edgeemo.safeload import torch_load
@@ -82,3 +84,13 @@ def create_model(name: str, pretrained: bool = True):
         except RuntimeError as exc:
             raise ModelLoadError(f"{path}: weights do not fit {name}: {exc}".splitlines()[0]) from exc
     return model.eval()
+
+
+def _factory(spec: ModelSpec) -> Callable:
+    """The spec's factory; a ``module:function`` name is imported now (the zoo's architectures need torch)."""
+    if not isinstance(spec.factory, str):
+        return spec.factory
+    import importlib
+
+    module, _, function = spec.factory.partition(":")
+    return getattr(importlib.import_module(module), function)

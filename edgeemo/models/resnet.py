@@ -5,10 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from edgeemo.models.registry import register_model
-from edgeemo.models.spec import RETAIL_LABELS, ModelSpec
-
-
 class SqueezeExcite(nn.Module):
     def __init__(self, channels: int, reduction: int = 16) -> None:
         super().__init__()
@@ -78,14 +74,9 @@ class ResNet(nn.Module):
         return torch.softmax(x, dim=1) if self.softmax else x
 
 
-_FACE = dict(input_size=(64, 64), channel_order="gray", labels=RETAIL_LABELS, mean=(127.5,), scale=(127.5,))
-
-
-@register_model(ModelSpec(name="resnet18", description="ResNet-18, 3x3/2 stem for 64x64 gray faces", **_FACE))
 def resnet18(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
     return ResNet((2, 2, 2, 2), num_classes, in_channels, small_input=True, output="softmax")
 
 
-@register_model(ModelSpec(name="se-resnet18", description="ResNet-18 with squeeze-excitation, 64x64 gray faces", **_FACE))
 def se_resnet18(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
     return ResNet((2, 2, 2, 2), num_classes, in_channels, small_input=True, se=True, output="softmax")

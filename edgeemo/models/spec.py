@@ -32,7 +32,7 @@ class ModelSpec:
     resize: ResizePolicy = "crop"
     output: Literal["softmax", "logits"] = "softmax"
     description: str = ""
-    factory: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
+    factory: Callable[..., Any] | str | None = field(default=None, compare=False, repr=False)  # or "module:function"
 
     def __post_init__(self) -> None:
         """Refuse facts no model can have (they reach here from cards and flags as well as from the zoo)."""

@@ -40,6 +40,8 @@ class TrainConfig:
     test_fraction: float | None = None  # held out: never trained on, never used to pick an epoch (three-way split when > 0)
     logit_adjust: float = 0.0  # balanced-softmax strength tau: train on p * prior**tau (rare classes get larger margins)
     photometric: bool = False  # extra augmentation for other cameras/light: CLAHE, equalisation, gamma, blur, noise
+    mixup: float = 0.0  # Beta(a, a) blend of each batch with a shuffled copy, labels blended alike (0 = off)
+    ema: float = 0.0  # decay of an exponential moving average of the weights, validated and saved instead (0 = off)
     align: bool = False  # eyes turned level with BlazeFace keypoints (edgeemo.data.align), as the kiosk's --align
     fold_labels: dict[str, str] = field(default_factory=dict)  # e.g. {"disgust": "anger"}: extra training images only
     seed: int = 0
@@ -134,6 +136,8 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
 
     if cfg.qat and not cfg.init:
         raise EdgeemoError("--qat fine-tunes trained weights: give --init zoo or --init WEIGHTS.pt")
+    if cfg.qat and cfg.ema:
+        raise EdgeemoError("--ema averages float weights; it does not combine with --qat")
     if cfg.init == "zoo":
         from edgeemo.models import weights_path
 
@@ -150,6 +154,8 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         pick = np.random.default_rng(cfg.seed).permutation(len(x_train))[: cfg.qat_calibration]
         model = quantize_for_training(model, normalize(x_train[np.sort(pick)], spec))
     teacher = _teacher(cfg, spec, x_train) if cfg.teacher else None
+    averaged = _ema(model, cfg.ema) if cfg.ema else None
+    kept = averaged.module if averaged is not None else model  # the weights validated, saved and resumed as the result
 
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -171,6 +177,10 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         if ckpt.get("config", {}).get("arch") != cfg.arch:
             raise EdgeemoError(f"{last} belongs to {ckpt.get('config', {}).get('arch')}, not {cfg.arch}; use another --out")
         model.load_state_dict(ckpt["model"])
+        if averaged is not None:
+            if "ema" not in ckpt:
+                raise EdgeemoError(f"{last} was trained without --ema; resume without it or use another --out")
+            averaged.load_state_dict(ckpt["ema"])
         optimizer.load_state_dict(ckpt["optimizer"])
         state = ckpt["state"]
         if ckpt["config"].get("epochs") == cfg.epochs:
@@ -188,11 +198,17 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         for step in range(steps_per_epoch):
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             batch = np.stack([augment(x_train[i], rng, photometric=cfg.photometric) for i in idx])
-            x = torch.from_numpy(normalize(batch, spec))
             y = torch.from_numpy(y_train[idx])
+            lam, partner = 1.0, None
+            if cfg.mixup:
+                lam, partner = float(rng.beta(cfg.mixup, cfg.mixup)), rng.permutation(len(idx))
+                batch = np.clip(np.rint(lam * batch + (1 - lam) * batch[partner].astype(np.float32)), 0, 255).astype(np.uint8)
+            x = torch.from_numpy(normalize(batch, spec))
             log_p = torch.log(model(x).clamp_min(1e-7)) if spec.output == "softmax" else torch.log_softmax(model(x), 1)
             fit_p = torch.log_softmax(log_p + cfg.logit_adjust * log_prior, 1) if cfg.logit_adjust else log_p
             loss = _smoothed_nll(fit_p, y, cfg.label_smoothing)
+            if partner is not None:
+                loss = lam * loss + (1 - lam) * _smoothed_nll(fit_p, y[partner], cfg.label_smoothing)
             if teacher is not None:
                 with torch.no_grad():
                     soft = torch.from_numpy(teacher(batch))
@@ -201,22 +217,24 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
             loss.backward()
             optimizer.step()
             scheduler.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             losses.append(float(loss.detach()))
             correct += int((log_p.argmax(1) == y).sum())
             on_batch(step + 1, steps_per_epoch)
-        metrics = _validate(model, x_val_t, y_val, labels)
+        metrics = _validate(kept, x_val_t, y_val, labels)
         log = EpochLog(epoch, float(np.mean(losses)), correct / len(order), metrics["accuracy"], metrics["macro_recall"],
                        time.perf_counter() - t0)
         state["history"].append(asdict(log))
         if metrics["macro_recall"] > state["best"]:
             state.update(best=metrics["macro_recall"], best_epoch=epoch, stale=0)
-            _save_weights(model, out / "weights.pt", fp16=not cfg.qat)
+            _save_weights(kept, out / "weights.pt", fp16=not cfg.qat)
         else:
             state["stale"] += 1
         state["epoch"] = epoch
         with atomic_path(last) as tmp:
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                        "state": state, "config": asdict(cfg)}, tmp)
+                        "state": state, "config": asdict(cfg), **({"ema": averaged.state_dict()} if averaged is not None else {})}, tmp)
         on_epoch(log)
         if state["stale"] >= cfg.patience:
             break
@@ -248,6 +266,13 @@ def _folded(dataset, fold_labels: dict[str, str], labels: list[str]) -> list:
         if source in labels:
             raise EdgeemoError(f"--fold-label {source}={target}: {source!r} is already a class of this model")
     return [replace(s, label=fold_labels[s.label]) for s in dataset.samples if s.label in fold_labels]
+
+
+def _ema(model, decay: float):
+    """A running average of ``model``'s weights and BN statistics, updated after every optimizer step."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def _smoothed_nll(log_p, y, eps: float):
