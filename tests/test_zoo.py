@@ -90,3 +90,18 @@ def test_weights_from_edgeemo_train_open_without_arch(tmp_path):
     assert source.spec.name == "emolite" and np.allclose(source.reference(x), model(torch.from_numpy(x)).detach().numpy(), atol=1e-5)
     (tmp_path / "model.json").write_text(json.dumps({"architecture": "no-such-net", "training": {}}))
     assert trained_arch(str(tmp_path / "weights.pt")) is None
+
+
+def test_cli_and_zoo_specs_load_without_torch():
+    """Commands on artifacts and --help start without importing torch; only building a zoo model loads it."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; import edgeemo.cli, edgeemo.runtime; "
+             "import edgeemo.cli.bench, edgeemo.cli.evaluate, edgeemo.cli.deploy, edgeemo.cli.run, edgeemo.cli.quantize, edgeemo.cli.convert; "
+             "from edgeemo.models import get_spec, list_models; [get_spec(n) for n in list_models()]; "
+             "assert 'torch' not in sys.modules, 'torch imported'; "
+             "from edgeemo.models import create_model; create_model('emofast', pretrained=False); "
+             "assert 'torch' in sys.modules")
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
