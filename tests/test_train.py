@@ -38,6 +38,27 @@ def test_train_is_reproducible(shared_data, tmp_path):
     assert runs[0].history[0].loss == pytest.approx(runs[1].history[0].loss, rel=1e-4)
 
 
+def test_split_seed_keeps_the_split_while_seed_changes_the_run(shared_data, tmp_path, monkeypatch):
+    from edgeemo.data.datasets import Dataset
+    from edgeemo.train import TrainConfig, train
+
+    seen, real_split = [], Dataset.split
+
+    def spy(self, part, fraction=0.2, seed=0, test_fraction=0.0):
+        got = real_split(self, part, fraction, seed, test_fraction)
+        seen.append((part, seed, sorted(s.path for s in got.samples)))
+        return got
+
+    monkeypatch.setattr(Dataset, "split", spy)
+    runs = [train(TrainConfig(arch="emolite", data=str(shared_data), out=str(tmp_path / str(seed)), epochs=1, limit=96,
+                              batch_size=16, threads=1, test_fraction=0.15, seed=seed, split_seed=0)) for seed in (0, 1)]
+    assert [(part, seed) for part, seed, _ in seen] == [("train", 0), ("val", 0)] * 2
+    assert seen[0][2] == seen[2][2] and seen[1][2] == seen[3][2]  # the same train and val images
+    assert runs[0].history[0].loss != pytest.approx(runs[1].history[0].loss, rel=1e-6)  # another run all the same
+    card = json.loads((tmp_path / "1" / "model.json").read_text())
+    assert card["training"]["seed"] == 1 and card["data"]["split_fractions"]["seed"] == 0
+
+
 def test_mixup_and_weight_average_are_what_is_kept_and_resumed(shared_data, tmp_path):
     """--ema: the validated and saved weights are the running average, not the last step's; resume keeps the average."""
     import torch

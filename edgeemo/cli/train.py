@@ -21,7 +21,9 @@ def train(
     balance: Annotated[float, typer.Option("--balance", min=0.0, max=1.0, help="Class balancing of the sampler: 0 natural .. 1 uniform.")] = 0.5,
     label_smoothing: Annotated[float, typer.Option("--label-smoothing", min=0.0, max=0.5, help="Share of each target spread over the other classes.")] = 0.1,
     patience: Annotated[int, typer.Option("--patience", min=1, help="Stop after N epochs without a better val macro recall.")] = 8,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the split, the sampler and the augmentation.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the split, the initial weights, the sampler and the augmentation.")] = 0,
+    split_seed: Annotated[int | None, typer.Option("--split-seed", show_default=False,
+                                                   help="Seed of the split alone, to repeat a run with other --seed values on the same split. [default: --seed]")] = None,
     val_fraction: Annotated[float | None, typer.Option("--val-fraction", min=0.01, max=0.5, show_default=False,
                                                        help="Share of each class for validation (early stopping). [default: 0.2; with --init zoo on the data the zoo model was trained on: its card's split]")] = None,
     test_fraction: Annotated[float | None, typer.Option("--test-fraction", min=0.0, max=0.5, show_default=False,
@@ -71,7 +73,7 @@ def train(
             raise typer.BadParameter(f"{item!r}: expected SRC=DST, e.g. disgust=anger", param_hint="--fold-label")
         folds[normalize_label(source)] = normalize_label(target)
     cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr or (1e-4 if qat else 2e-3), balance=balance,
-                      label_smoothing=label_smoothing, patience=patience, seed=seed,
+                      label_smoothing=label_smoothing, patience=patience, seed=seed, split_seed=split_seed,
                       val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, mixup=mixup, ema=ema, align=align, fold_labels=folds, init=init, teacher=(teacher[0] if len(teacher) == 1 else teacher) if teacher else None, distill_weight=distill_weight, qat=qat,
                       limit=limit, threads=threads, command="edgeemo " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),

@@ -45,6 +45,7 @@ class TrainConfig:
     align: bool = False  # eyes turned level with BlazeFace keypoints (edgeemo.data.align), as the kiosk's --align
     fold_labels: dict[str, str] = field(default_factory=dict)  # e.g. {"disgust": "anger"}: extra training images only
     seed: int = 0
+    split_seed: int | None = None  # seed of the train/val/test split alone (None: ``seed``): other seeds, same split
     limit: int | None = None
     init: str | None = None  # "zoo" or a state-dict path
     threads: int | None = None
@@ -114,7 +115,8 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         raise DatasetError(f"{cfg.data}: none of its labels {sorted(dataset.counts())} is one {cfg.arch} outputs ({', '.join(labels)})")
     folded = _folded(dataset, cfg.fold_labels, labels)
     dataset = dataset.restrict(tuple(labels))
-    train_set, val_set = (dataset.split(part, cfg.val_fraction, cfg.seed, cfg.test_fraction) for part in ("train", "val"))
+    split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
+    train_set, val_set = (dataset.split(part, cfg.val_fraction, split_seed, cfg.test_fraction) for part in ("train", "val"))
     train_set.samples = train_set.samples + folded  # the val and test splits stay those of the unfolded labels
     if not val_set.samples or not train_set.samples:
         small = {k: v for k, v in dataset.counts().items() if v < 2}
@@ -244,7 +246,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     best.load_state_dict(best_state)
     validation = _validate(best, x_val_t, y_val, labels)
     validation["per_class"] = {k: asdict(v) for k, v in validation["per_class"].items()}
-    card = _card(cfg, spec, validation, state, len(x_train), len(x_val), bad_train + bad_val, dataset)
+    card = _card(cfg, spec, validation, state, len(x_train), len(x_val), bad_train + bad_val, dataset, split_seed)
     if aligner is not None:
         card["align"] = True  # eval and the kiosk align by default for this model
         card["data"]["alignment"] = aligner.stats.to_dict()
@@ -341,7 +343,7 @@ def _teacher(cfg: TrainConfig, spec: ModelSpec, _x) -> Callable[[np.ndarray], np
     return soft
 
 
-def _card(cfg, spec, validation, state, n_train, n_val, unreadable, dataset) -> dict:
+def _card(cfg, spec, validation, state, n_train, n_val, unreadable, dataset, split_seed: int) -> dict:
     from edgeemo.profile import profile
 
     cost = profile(cfg.arch)
@@ -365,8 +367,8 @@ def _card(cfg, spec, validation, state, n_train, n_val, unreadable, dataset) -> 
             "val_images": n_val,
             "unreadable": unreadable,
             "skipped_labels": dataset.skipped,
-            "split": f"stratified, val fraction {cfg.val_fraction}, test fraction {cfg.test_fraction}, seed {cfg.seed}",
-            "split_fractions": {"val": cfg.val_fraction, "test": cfg.test_fraction, "seed": cfg.seed},
+            "split": f"stratified, val fraction {cfg.val_fraction}, test fraction {cfg.test_fraction}, seed {split_seed}",
+            "split_fractions": {"val": cfg.val_fraction, "test": cfg.test_fraction, "seed": split_seed},
             **({"folded_labels": {f"{k}->{v}": dataset.skipped.get(k, 0) for k, v in cfg.fold_labels.items()}}
                if cfg.fold_labels else {}),
         },
