@@ -61,6 +61,8 @@ def test_split_seed_keeps_the_split_while_seed_changes_the_run(shared_data, tmp_
 
 def test_mixup_and_weight_average_are_what_is_kept_and_resumed(shared_data, tmp_path):
     """--ema: the validated and saved weights are the running average, not the last step's; resume keeps the average."""
+    from dataclasses import replace
+
     import torch
 
     from edgeemo.errors import EdgeemoError
@@ -76,12 +78,12 @@ def test_mixup_and_weight_average_are_what_is_kept_and_resumed(shared_data, tmp_
     assert not torch.allclose(saved[key].float(), last["model"][key], atol=1e-3)
     card = json.loads((tmp_path / "run" / "model.json").read_text())
     assert card["training"]["config"]["mixup"] == 0.3 and card["training"]["config"]["ema"] == 0.9
-    result = train(TrainConfig(**{**cfg.__dict__, "epochs": 2}))
+    result = train(replace(cfg, epochs=2))
     assert [h.epoch for h in result.history] == [1, 2]
     plain = TrainConfig(arch="emofast", data=str(shared_data), out=str(tmp_path / "plain"), epochs=1, limit=96, batch_size=16, threads=1)
     train(plain)
     with pytest.raises(EdgeemoError, match="without --ema"):
-        train(TrainConfig(**{**plain.__dict__, "epochs": 2, "ema": 0.9}))
+        train(replace(plain, epochs=2, ema=0.9))
 
 
 def test_train_bad_input(tmp_path, shared_data, cli):

@@ -87,12 +87,14 @@ def _load_pixels(dataset, spec: ModelSpec, labels: list[str]) -> tuple[np.ndarra
 
 def _with_split(cfg: TrainConfig) -> TrainConfig:
     """Unset split fractions: the zoo weights' own split when fine-tuning them (--init zoo) on the data they were trained
-    on (so their val and test images stay out of training; ``plan_split``'s rule), else val 0.2 and no test split."""
+    on (so their val and test images stay out of training; ``plan_split``'s rule), else val 0.2 and no test split.
+    Unset split seed: ``seed``."""
     from edgeemo.evaluate import SplitPlan, plan_split
 
     own = plan_split(cfg.arch, cfg.data, "val") if cfg.init == "zoo" else SplitPlan("val")
     return replace(cfg, val_fraction=own.val_fraction if cfg.val_fraction is None else cfg.val_fraction,
-                   test_fraction=own.test_fraction if cfg.test_fraction is None else cfg.test_fraction)
+                   test_fraction=own.test_fraction if cfg.test_fraction is None else cfg.test_fraction,
+                   split_seed=cfg.seed if cfg.split_seed is None else cfg.split_seed)
 
 
 def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: None,
@@ -115,8 +117,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         raise DatasetError(f"{cfg.data}: none of its labels {sorted(dataset.counts())} is one {cfg.arch} outputs ({', '.join(labels)})")
     folded = _folded(dataset, cfg.fold_labels, labels)
     dataset = dataset.restrict(tuple(labels))
-    split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
-    train_set, val_set = (dataset.split(part, cfg.val_fraction, split_seed, cfg.test_fraction) for part in ("train", "val"))
+    train_set, val_set = (dataset.split(part, cfg.val_fraction, cfg.split_seed, cfg.test_fraction) for part in ("train", "val"))
     train_set.samples = train_set.samples + folded  # the val and test splits stay those of the unfolded labels
     if not val_set.samples or not train_set.samples:
         small = {k: v for k, v in dataset.counts().items() if v < 2}
@@ -246,7 +247,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     best.load_state_dict(best_state)
     validation = _validate(best, x_val_t, y_val, labels)
     validation["per_class"] = {k: asdict(v) for k, v in validation["per_class"].items()}
-    card = _card(cfg, spec, validation, state, len(x_train), len(x_val), bad_train + bad_val, dataset, split_seed)
+    card = _card(cfg, spec, validation, state, len(x_train), len(x_val), bad_train + bad_val, dataset)
     if aligner is not None:
         card["align"] = True  # eval and the kiosk align by default for this model
         card["data"]["alignment"] = aligner.stats.to_dict()
@@ -343,7 +344,7 @@ def _teacher(cfg: TrainConfig, spec: ModelSpec, _x) -> Callable[[np.ndarray], np
     return soft
 
 
-def _card(cfg, spec, validation, state, n_train, n_val, unreadable, dataset, split_seed: int) -> dict:
+def _card(cfg, spec, validation, state, n_train, n_val, unreadable, dataset) -> dict:
     from edgeemo.profile import profile
 
     cost = profile(cfg.arch)
@@ -367,8 +368,8 @@ def _card(cfg, spec, validation, state, n_train, n_val, unreadable, dataset, spl
             "val_images": n_val,
             "unreadable": unreadable,
             "skipped_labels": dataset.skipped,
-            "split": f"stratified, val fraction {cfg.val_fraction}, test fraction {cfg.test_fraction}, seed {split_seed}",
-            "split_fractions": {"val": cfg.val_fraction, "test": cfg.test_fraction, "seed": split_seed},
+            "split": f"stratified, val fraction {cfg.val_fraction}, test fraction {cfg.test_fraction}, seed {cfg.split_seed}",
+            "split_fractions": {"val": cfg.val_fraction, "test": cfg.test_fraction, "seed": cfg.split_seed},
             **({"folded_labels": {f"{k}->{v}": dataset.skipped.get(k, 0) for k, v in cfg.fold_labels.items()}}
                if cfg.fold_labels else {}),
         },
