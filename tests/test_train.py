@@ -108,8 +108,10 @@ def test_fine_tuning_zoo_weights_keeps_their_split_by_default(shared_data, tmp_p
     card = json.loads((zoo_dir() / "mini-xception.json").read_text())["data"]["split_fractions"]
     assert card["test"] > 0  # a three-way split, unlike the 0.2 / 0.0 default
     base = dict(arch="mini-xception", data=str(shared_data), out=str(tmp_path))
-    zoo = _with_split(TrainConfig(**base, init="zoo"))
-    assert (zoo.val_fraction, zoo.test_fraction) == (card["val"], card["test"])
+    zoo = _with_split(TrainConfig(**base, init="zoo", seed=card["seed"] + 5))  # another run seed: the same split
+    assert (zoo.val_fraction, zoo.test_fraction, zoo.split_seed) == (card["val"], card["test"], card["seed"])
+    assert _with_split(TrainConfig(**base, init="zoo", split_seed=card["seed"] + 1)).split_seed == card["seed"] + 1
+    assert _with_split(TrainConfig(**base, seed=7)).split_seed == 7
     assert (lambda c: (c.val_fraction, c.test_fraction))(_with_split(TrainConfig(**base))) == (0.2, 0.0)
     asked = _with_split(TrainConfig(**base, init="zoo", val_fraction=0.3))
     assert (asked.val_fraction, asked.test_fraction) == (0.3, card["test"])
@@ -117,6 +119,7 @@ def test_fine_tuning_zoo_weights_keeps_their_split_by_default(shared_data, tmp_p
     elsewhere.mkdir()
     other = _with_split(TrainConfig(**{**base, "data": str(elsewhere)}, init="zoo"))
     assert (other.val_fraction, other.test_fraction) == (0.2, 0.0)
+    assert _with_split(TrainConfig(**{**base, "data": str(elsewhere)}, init="zoo", seed=3)).split_seed == 3
 
 
 def test_qat_fine_tunes_zoo_weights_and_exports_an_int8_ir(shared_data, tmp_path, cli):

@@ -39,6 +39,7 @@ class SplitPlan:
     seed: int = 0
     test_fraction: float = 0.0
     reason: str = ""
+    own: bool = False  # the fractions and seed are those the model was trained with (its card's split of this data)
 
 
 def _training_card(ref: str) -> dict:
@@ -95,7 +96,7 @@ def plan_split(ref: str, data: str, split: str = "auto") -> SplitPlan:
     record = training_data(ref)
     trained_here = bool(record) and _same_dataset(str(record.get("source", "")), data)
     fractions = (record or {}).get("split_fractions") or {"val": 0.2, "test": 0.0, "seed": 0}
-    params = dict(val_fraction=fractions["val"], seed=fractions["seed"], test_fraction=fractions["test"]) if trained_here else {}
+    params = dict(val_fraction=fractions["val"], seed=fractions["seed"], test_fraction=fractions["test"], own=True) if trained_here else {}
     if split == "auto":
         if trained_here:
             return SplitPlan("val", **params, reason="the model was trained on this dataset: its validation split")

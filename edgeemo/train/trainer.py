@@ -88,13 +88,13 @@ def _load_pixels(dataset, spec: ModelSpec, labels: list[str]) -> tuple[np.ndarra
 def _with_split(cfg: TrainConfig) -> TrainConfig:
     """Unset split fractions: the zoo weights' own split when fine-tuning them (--init zoo) on the data they were trained
     on (so their val and test images stay out of training; ``plan_split``'s rule), else val 0.2 and no test split.
-    Unset split seed: ``seed``."""
+    Unset split seed: the zoo weights' split seed in that case (whatever ``seed`` is), else ``seed``."""
     from edgeemo.evaluate import SplitPlan, plan_split
 
     own = plan_split(cfg.arch, cfg.data, "val") if cfg.init == "zoo" else SplitPlan("val")
     return replace(cfg, val_fraction=own.val_fraction if cfg.val_fraction is None else cfg.val_fraction,
                    test_fraction=own.test_fraction if cfg.test_fraction is None else cfg.test_fraction,
-                   split_seed=cfg.seed if cfg.split_seed is None else cfg.split_seed)
+                   split_seed=cfg.split_seed if cfg.split_seed is not None else own.seed if own.own else cfg.seed)
 
 
 def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: None,
