@@ -71,17 +71,16 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from edgeemo.bench import benchmark, environment
+    from zoo_compare import latencies  # the same round-robin timing as the zoo's table
+
+    from edgeemo.bench import environment
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         irs = {name: zoo_ir(name, args.data, work, args.subset) for name in (REFERENCE, BASELINE)}
         irs |= {name: shape_ir(name, kwargs, args.data, work, args.subset) for name, kwargs in SHAPES.items()}
-        best: dict[str, float] = {}
-        for _ in range(args.rounds):
-            for name, (xml, _) in irs.items():
-                ms = benchmark(str(xml), threads=1, iterations=args.iterations).latency_ms.median
-                best[name] = min(ms, best.get(name, ms))
+        times = latencies({name: {"int8": xml} for name, (xml, _) in irs.items()}, args.iterations, args.rounds)
+    best = {name: t["int8"] for name, t in times.items()}
     reference = best[REFERENCE]
     rows = [{"model": name, "macc": macc, "int8_ms": round(best[name], 4), "speedup_vs_emonet_int8": round(reference / best[name], 2)}
             for name, (_, macc) in irs.items()]
