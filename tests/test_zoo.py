@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgeemo.models import RETAIL_LABELS, create_model, get_spec, list_models
+from edgeemo.models import RETAIL_LABELS, create_model, get_spec, list_models, zoo_card
 from edgeemo.profile import profile
 
 ZOO = list_models()
@@ -51,6 +51,13 @@ def test_models_json_lists_every_entry_with_cost(cli):
         assert {"name", "input_shape", "labels", "macc", "params", "weights"} <= set(entry)
         assert entry["macc"] > 0 and entry["params"] > 0
     assert entries["emonet-resnet10"]["params"] == 2_482_507
+
+
+@pytest.mark.parametrize("name", [n for n in ZOO if zoo_card(n)])
+def test_card_cost_is_the_profiled_cost(name):
+    """`edgeemo models` shows the cards' MACC and params: they must be what the architecture costs today."""
+    card, cost = zoo_card(name), profile(name)
+    assert (card["macc"], card["params"]) == (cost.macc, cost.params)
 
 
 def test_models_table_lists_every_entry(cli):
