@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from edgeemo.data.preprocess import normalize, preprocess
@@ -35,7 +37,64 @@ def synthetic_inputs(module, spec: ModelSpec, n: int = 32, steps: int = 30, seed
                      on_step=lambda done, total: None) -> np.ndarray:
     """Data-free calibration: optimise random images until the batch statistics they produce at every
     BatchNorm match the running statistics stored in the model (DeepInversion without the teacher loss).
-    Returns normalised inputs in the spec's layout; no face image is involved."""
+    Returns normalised inputs in the spec's layout; no face image is involved. The images are a deterministic
+    function of the weights and these settings, so they are kept in edgeemo's cache and reused."""
+    from edgeemo.resolve import cache_dir
+
+    path = cache_dir() / "calibration" / f"synthetic-{_synthetic_key(module, spec, n, steps, seed)}.npy"
+    h, w = spec.input_size
+    try:
+        images = np.load(path, allow_pickle=False)
+        if images.dtype != np.uint8 or images.shape != (n, h, w, spec.channels):
+            raise ValueError(f"{path}: not a synthetic calibration batch")
+    except (OSError, ValueError):
+        images = _synthesise(module, spec, n, steps, seed, on_step)
+        _save_atomically(path, images)
+    return normalize(images, spec)
+
+
+def _synthetic_key(module, spec: ModelSpec, n: int, steps: int, seed: int) -> str:
+    """Digest of everything the synthetic images depend on: weights and buffers, input facts, settings, versions."""
+    import hashlib
+    import json
+
+    import torch
+
+    import edgeemo
+
+    digest = hashlib.sha256()
+    facts = {"input_size": list(spec.input_size), "channels": spec.channels, "mean": list(spec.mean),
+             "scale": list(spec.scale), "n": n, "steps": steps, "seed": seed, "edgeemo": edgeemo.__version__,
+             "torch": torch.__version__}
+    digest.update(json.dumps(facts, sort_keys=True).encode())
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:20]
+
+
+def _save_atomically(path, images: np.ndarray) -> None:
+    """Write the cache entry whole or not at all; a cache that cannot be written only costs the next run time."""
+    import os
+    import tempfile
+
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.part")
+        with os.fdopen(fd, "wb") as f:
+            np.save(f, images, allow_pickle=False)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _synthesise(module, spec: ModelSpec, n: int, steps: int, seed: int, on_step) -> np.ndarray:
+    """The optimisation itself: uint8 images, N,H,W,C."""
     import torch
 
     torch.manual_seed(seed)
@@ -77,5 +136,4 @@ def synthetic_inputs(module, spec: ModelSpec, n: int = 32, steps: int = 30, seed
         for p in module.parameters():
             p.requires_grad_(True)
         module.train(was_training)
-    images = pixels.detach().clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()  # N,H,W,C
-    return normalize(images, spec)
+    return pixels.detach().clamp(0, 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()  # N,H,W,C
