@@ -48,3 +48,13 @@ def test_a_damaged_cache_entry_is_synthesised_again(tmp_path, monkeypatch):
     np.save(entry, np.zeros((2, 12, 12, 1), np.uint8))  # a readable array of the wrong shape
     assert calibration.synthetic_inputs(_net(0), spec, n=4, steps=3).shape == (4, 1, 12, 12)
     assert np.load(entry).shape == (4, 12, 12, 1)  # rewritten whole
+
+
+def test_same_weights_in_another_architecture_is_another_entry(tmp_path, monkeypatch):
+    monkeypatch.setenv("EDGEEMO_CACHE", str(tmp_path))
+    spec = dataclasses.replace(get_spec("emolite"), input_size=(12, 12))
+    strided = _net(0)
+    strided[0].stride = (2, 2)  # same state dict, other forward
+    calibration.synthetic_inputs(_net(0), spec, n=4, steps=3)
+    calibration.synthetic_inputs(strided, spec, n=4, steps=3)
+    assert len(list((tmp_path / "calibration").iterdir())) == 2

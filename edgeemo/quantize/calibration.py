@@ -54,7 +54,7 @@ def synthetic_inputs(module, spec: ModelSpec, n: int = 32, steps: int = 30, seed
 
 
 def _synthetic_key(module, spec: ModelSpec, n: int, steps: int, seed: int) -> str:
-    """Digest of everything the synthetic images depend on: weights and buffers, input facts, settings, versions."""
+    """Digest of what the synthetic images depend on: architecture, weights and buffers, input facts, settings, versions."""
     import hashlib
     import json
 
@@ -65,7 +65,8 @@ def _synthetic_key(module, spec: ModelSpec, n: int, steps: int, seed: int) -> st
     digest = hashlib.sha256()
     facts = {"input_size": list(spec.input_size), "channels": spec.channels, "mean": list(spec.mean),
              "scale": list(spec.scale), "n": n, "steps": steps, "seed": seed, "edgeemo": edgeemo.__version__,
-             "torch": torch.__version__}
+             "torch": torch.__version__, "class": f"{type(module).__module__}.{type(module).__qualname__}",
+             "layers": repr(module)}  # strides, pads and the like are not in the weights
     digest.update(json.dumps(facts, sort_keys=True).encode())
     for name, tensor in module.state_dict().items():
         digest.update(name.encode())
