@@ -27,6 +27,8 @@ SHAPES: dict[str, dict] = {  # EmoFast keyword arguments; emofast itself is stem
     "depths 1-2-1, widths 32-64-192": {"depths": [1, 2, 1], "widths": [32, 64, 192]},
     "depths 1-1-1, widths 48-96-192": {"depths": [1, 1, 1], "widths": [48, 96, 192]},
     "stem 8": {"stem": 8},
+    "widths 24-48-96, stem 12": {"widths": [24, 48, 96], "stem": 12},  # scripts/prune_emofast.py's default
+    "widths 16-48-128": {"widths": [16, 48, 128]},
 }
 REFERENCE, BASELINE = "emonet-resnet10", "emofast"
 
@@ -68,8 +70,11 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--subset", type=int, default=100, help="calibration images per IR")
+    parser.add_argument("--only", action="append", metavar="SHAPE", choices=list(SHAPES),
+                        help="time only this shape (repeatable; emonet-resnet10 and emofast are always timed)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    shapes = {name: SHAPES[name] for name in args.only} if args.only else SHAPES
 
     from zoo_compare import latencies  # the same round-robin timing as the zoo's table
 
@@ -78,7 +83,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         irs = {name: zoo_ir(name, args.data, work, args.subset) for name in (REFERENCE, BASELINE)}
-        irs |= {name: shape_ir(name, kwargs, args.data, work, args.subset) for name, kwargs in SHAPES.items()}
+        irs |= {name: shape_ir(name, kwargs, args.data, work, args.subset) for name, kwargs in shapes.items()}
         times = latencies({name: {"int8": xml} for name, (xml, _) in irs.items()}, args.iterations, args.rounds)
     best = {name: t["int8"] for name, t in times.items()}
     reference = best[REFERENCE]
