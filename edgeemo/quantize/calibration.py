@@ -69,8 +69,9 @@ def _synthetic_key(module, spec: ModelSpec, n: int, steps: int, seed: int) -> st
              "layers": repr(module)}  # strides, pads and the like are not in the weights
     digest.update(json.dumps(facts, sort_keys=True).encode())
     for name, tensor in module.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        tensor = tensor.detach().cpu()
+        digest.update(f"{name}:{tensor.dtype}".encode())
+        digest.update((tensor.float() if tensor.dtype == torch.bfloat16 else tensor).contiguous().numpy().tobytes())
     return digest.hexdigest()[:20]
 
 
