@@ -32,31 +32,25 @@ class ZooEntry:
         return d
 
 
-@dataclass
-class _CardCost:
-    macc: int
-    params: int
-
-
-def _has_cost(card: dict) -> bool:
-    return all(isinstance(card.get(key), int) and card[key] > 0 for key in ("macc", "params"))
-
-
-def _profile(name: str):
+def _cost(name: str, card: dict) -> tuple[int, int]:
+    """MACC and params: the card's (measured when it was written; a test keeps them equal to a fresh profile), else
+    profiled now (an architecture without a card)."""
+    if all(isinstance(card.get(key), int) and card[key] > 0 for key in ("macc", "params")):
+        return card["macc"], card["params"]
     from edgeemo.profile import profile
 
-    return profile(name)
+    cost = profile(name)
+    return cost.macc, cost.params
 
 
 def zoo_entries(pattern: str = "*") -> list[ZooEntry]:
-    """Every zoo model matching ``pattern``: MACC and params from its card (measured when it was written; a test keeps
-    them equal to a fresh profile), profiled now for an architecture without one."""
+    """Every zoo model matching ``pattern``, with its cost (``_cost``), weights and card figures."""
     entries = []
     for name in list_models(pattern):
         spec = get_spec(name)
         weights = weights_path(name)
         facts = zoo_card(name)
-        cost = _CardCost(facts["macc"], facts["params"]) if _has_cost(facts) else _profile(name)
+        macc, params = _cost(name, facts)
         entries.append(
             ZooEntry(
                 name=name,
@@ -64,8 +58,8 @@ def zoo_entries(pattern: str = "*") -> list[ZooEntry]:
                 input_shape=list(spec.input_shape()),
                 channel_order=spec.channel_order,
                 labels=list(spec.labels),
-                macc=cost.macc,
-                params=cost.params,
+                macc=macc,
+                params=params,
                 weights=str(weights) if weights else None,
                 metrics=facts.get("validation"),
                 test=facts.get("test"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from edgeemo.data.preprocess import normalize, preprocess
@@ -77,22 +75,13 @@ def _synthetic_key(module, spec: ModelSpec, n: int, steps: int, seed: int) -> st
 
 def _save_atomically(path, images: np.ndarray) -> None:
     """Write the cache entry whole or not at all; a cache that cannot be written only costs the next run time."""
-    import os
-    import tempfile
+    from edgeemo.fsutil import atomic_path
 
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy.part")
-        with os.fdopen(fd, "wb") as f:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.save(f, images, allow_pickle=False)
-        os.replace(tmp, path)
-        tmp = None
     except OSError:
         pass
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
 
 
 def _synthesise(module, spec: ModelSpec, n: int, steps: int, seed: int, on_step) -> np.ndarray:
