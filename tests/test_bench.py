@@ -55,7 +55,10 @@ def test_end_to_end_and_real_faces(artifacts, shared_data, cli):
     assert result.code == 0, result.stderr
     report = result.json()
     assert report["input"].startswith("faces from")
-    assert report["end_to_end_ms"]["median"] > report["latency_ms"]["median"]
+    whole, part = report["end_to_end_ms"], report["preprocess_ms"]
+    # Timed in the same iterations, the whole holds its decode + preprocess part plus an inference, statistic by
+    # statistic (comparing with latency_ms, a separate measurement, is a race on a busy machine).
+    assert 0 < part["min"] < whole["min"] and part["median"] < whole["median"] and part["max"] < whole["max"]
 
 
 def test_throughput_mode(artifacts, cli):

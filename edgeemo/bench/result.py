@@ -26,7 +26,8 @@ class BenchResult:
     first_inference_ms: float
     precision: str
     input: str  # "random" or "faces from DIR"
-    end_to_end_ms: LatencyStats | None = None
+    end_to_end_ms: LatencyStats | None = None  # decode + preprocess + infer of one real image
+    preprocess_ms: LatencyStats | None = None  # its decode + preprocess part, same iterations
     environment: dict = field(default_factory=dict)
     host_note: str | None = None
     resolved: dict | None = None  # what MODEL resolved to (edgeemo.resolve.ResolvedModel)

@@ -81,7 +81,8 @@ def bench(
                   f"p99 {result.wall_ms.p99:.3f} ms")
     if result.end_to_end_ms:
         console.print(f"end to end (decode + preprocess + infer): median {result.end_to_end_ms.median:.3f} ms, "
-                      f"p99 {result.end_to_end_ms.p99:.3f} ms")
+                      f"p99 {result.end_to_end_ms.p99:.3f} ms; of it decode + preprocess: median "
+                      f"{result.preprocess_ms.median:.3f} ms")
     env = result.environment
     console.print(f"host: {esc(env['cpu'])} ({esc(env.get('isa', '?'))}), {esc(env['cores'])} cores; " + ", ".join(f"{esc(k)} {esc(v)}" for k, v in env["versions"].items()))
     if host_note:
