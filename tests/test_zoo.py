@@ -9,6 +9,8 @@ import torch
 from edgeemo.models import RETAIL_LABELS, create_model, get_spec, list_models, zoo_card
 from edgeemo.profile import profile
 
+from conftest import assert_one_line_error
+
 ZOO = list_models()
 
 
@@ -65,6 +67,11 @@ def test_models_table_lists_every_entry(cli):
     assert result.code == 0
     for name in ZOO:
         assert name in result.stdout
+
+
+def test_models_pattern_without_match_is_an_error(cli):
+    assert_one_line_error(cli("models", "nomatch*"), "no zoo model matches 'nomatch*'", "emofast")
+    assert_one_line_error(cli("models", "nomatch*", "--json"), "no zoo model matches")
 
 
 def test_registry_attaches_weights_from_the_zoo_dir(tmp_path, monkeypatch):

@@ -19,6 +19,11 @@ def models(
     from edgeemo.zoo import zoo_entries
 
     entries = zoo_entries(pattern)
+    if not entries:
+        from edgeemo.errors import EdgeemoError
+        from edgeemo.models import list_models
+
+        raise EdgeemoError(f"no zoo model matches {pattern!r}; the zoo: {', '.join(list_models())}")
     if json_out:
         print_json([e.to_dict() for e in entries])
         return
