@@ -27,4 +27,7 @@ ZOO: tuple[ModelSpec, ...] = (
     ModelSpec(name="emofast", resize="crop", output="softmax",
               description="plain 3x3 convolutions (no depthwise): the shape OpenVINO INT8 speeds up on AVX2",
               factory="edgeemo.models.emofast:emofast", **_GRAY64),
+    ModelSpec(name="emofast-pruned", resize="crop", output="softmax",
+              description="emofast pruned to 6.1M MACC (stem 12, widths 24-48-96) and fine-tuned",
+              factory="edgeemo.models.emofast:emofast_pruned", **_GRAY64),
 )

@@ -42,3 +42,8 @@ class EmoFast(nn.Module):
 def emofast(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
     return EmoFast(num_classes, in_channels)
 
+
+
+def emofast_pruned(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
+    """emofast's channels of largest BatchNorm |gamma| (stem 12, widths 24-48-96; scripts/prune_emofast.py), fine-tuned."""
+    return EmoFast(num_classes, in_channels, widths=(24, 48, 96), stem=12)
