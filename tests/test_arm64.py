@@ -53,11 +53,11 @@ def test_pi_bundle_selftest_under_arm64_emulation(arm64, tmp_path, cli, signing_
 def test_pi_bundle_kiosk_loop_under_arm64_emulation(arm64, shared_data, tmp_path, cli):
     """The rpi5 bundle's `runner.py run` (OpenCV + LiteRT INT8 on aarch64) gives the aggregates it gives on x86."""
     clip = tmp_path / "clip.mp4"
-    assert cli("testclip", "--data", str(shared_data), "--out", str(clip), "--seconds", "4").code == 0
+    assert cli("testclip", "--data", str(shared_data), "--out", str(clip), "--seconds", "2").code == 0
     bundle, dest = tmp_path / "b.tar.gz", tmp_path / "u"
     assert cli("deploy", "emolite", "--target", "rpi5", "--out", str(bundle)).code == 0
     assert cli("unpack", str(bundle), "--to", str(dest), "--allow-unsigned").code == 0
-    args = ["runner.py", "--threads", "1", "run", "--source", str(clip), "--interval", "2s"]
+    args = ["runner.py", "--threads", "1", "run", "--source", str(clip), "--interval", "1s"]
     arm = subprocess.run([str(arm64), "--cpu", "cortex-a76", "--", *args, "--out", str(tmp_path / "arm.jsonl")],
                          cwd=dest, capture_output=True, text=True, timeout=600)
     assert arm.returncode == 0, arm.stdout + arm.stderr
@@ -67,5 +67,5 @@ def test_pi_bundle_kiosk_loop_under_arm64_emulation(arm64, shared_data, tmp_path
     assert x86.returncode == 0, x86.stderr
     on_arm = [json.loads(x) for x in (tmp_path / "arm.jsonl").read_text().splitlines()]
     on_x86 = [json.loads(x) for x in (tmp_path / "x86.jsonl").read_text().splitlines()]
-    assert len(on_arm) == 2 and sum(r["faces"] for r in on_arm) > 0
-    assert [(r["faces"], r["emotions"]) for r in on_arm] == [(r["faces"], r["emotions"]) for r in on_x86]
+    assert len(on_arm) == 2 and sum(r["faces"] for r in on_arm) >= 2
+    assert on_arm == on_x86  # every aggregate: faces, new faces, emotions, face-seconds, dwell
