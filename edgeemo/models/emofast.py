@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+
 def _conv(in_ch: int, out_ch: int, stride: int = 1) -> list[nn.Module]:
     return [nn.Conv2d(in_ch, out_ch, 3, stride, 1, bias=False), nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)]
 
@@ -41,7 +42,6 @@ class EmoFast(nn.Module):
 
 def emofast(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
     return EmoFast(num_classes, in_channels)
-
 
 
 def emofast_pruned(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
