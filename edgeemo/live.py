@@ -162,7 +162,9 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
                 if state["writer"] is None:
                     import cv2
 
-                    state["writer"] = cv2.VideoWriter(str(preview_tmp), cv2.VideoWriter_fourcc(*"mp4v"), 15.0,
+                    from edgeemo.evaluate.video import video_fourcc
+
+                    state["writer"] = cv2.VideoWriter(str(preview_tmp), video_fourcc(preview_tmp), 15.0,
                                                       (frame.shape[1], frame.shape[0]))
                 state["writer"].write(draw(frame, result))
 

@@ -230,3 +230,28 @@ def test_bundle_runs_the_same_kiosk_loop(clip, cli, tmp_path):
     direct = [json.loads(x) for x in (tmp_path / "ours.jsonl").read_text().splitlines()]
     assert [r["faces"] for r in bundled] == [r["faces"] for r in direct]
     assert [r["emotions"] for r in bundled] == [r["emotions"] for r in direct]
+
+
+def test_mkv_test_clip_is_lossless_ffv1(shared_data, tmp_path):
+    """A .mkv clip is FFV1: the frames written are the frames read, so two machines decode the same pixels (MPEG-4
+    Part 2 and Motion JPEG decode a few grey levels apart on aarch64 and x86)."""
+    from edgeemo.cli.run import VIDEO_SUFFIXES
+    from edgeemo.evaluate.video import VIDEO_CODECS, make_clip, video_fourcc
+
+    assert set(VIDEO_SUFFIXES) == set(VIDEO_CODECS)
+    clip = tmp_path / "clip.mkv"
+    info = make_clip(str(shared_data), clip, seconds=1, fps=5)
+    cap = cv2.VideoCapture(str(clip))
+    fourcc = int(cap.get(cv2.CAP_PROP_FOURCC))
+    assert "".join(chr(fourcc >> 8 * i & 255) for i in range(4)).upper() == "FFV1"  # Matroska reads it back as ffv1
+    frames = []
+    while (read := cap.read())[0]:
+        frames.append(read[1])
+    assert len(frames) == info.frames == 5
+    again = tmp_path / "again.mkv"  # re-encoding what was decoded gives it back bit for bit
+    writer = cv2.VideoWriter(str(again), video_fourcc(again), 5, (frames[0].shape[1], frames[0].shape[0]))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    cap = cv2.VideoCapture(str(again))
+    assert all(np.array_equal(frame, cap.read()[1]) for frame in frames)

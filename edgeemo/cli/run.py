@@ -112,7 +112,7 @@ def run(
 
 def testclip(
     data: Annotated[str, typer.Option("--data", help="Labeled faces (legend.csv + images/, class folders, FER2013 CSV).")],
-    out: Annotated[str, typer.Option("--out", "-o", help="Video to write (.mp4 or .avi); the truth goes to OUT.truth.json.")] = "clip.mp4",
+    out: Annotated[str, typer.Option("--out", "-o", help="Video to write: .mp4 (MPEG-4), .avi (Motion JPEG) or .mkv (lossless FFV1: the same frames on every machine); the truth goes to OUT.truth.json.")] = "clip.mp4",
     seconds: Annotated[float, typer.Option("--seconds", min=1.0, help="Length of the clip.")] = 30.0,
     fps: Annotated[float, typer.Option("--fps", min=1.0, help="Frames per second of the clip.")] = 15.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the faces picked, their paths and the background.")] = 0,
@@ -190,7 +190,7 @@ def predict(
         err_console.print(f"[yellow]skipped {esc(path)}: not a readable image[/yellow]")
 
 
-VIDEO_SUFFIXES = (".mp4", ".avi")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv")  # edgeemo.evaluate.video.VIDEO_CODECS, without importing cv2 for --help
 
 
 def _check_outputs(out: str | None = None, preview: str | None = None, flag: str = "--preview") -> None:

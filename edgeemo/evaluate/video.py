@@ -38,6 +38,17 @@ class ClipInfo:
     labels: dict[str, int]  # visitors per label
 
 
+VIDEO_CODECS = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "FFV1"}
+"""Written video per file suffix. MPEG-4 Part 2 and Motion JPEG decode a few grey levels differently on aarch64 and
+x86 builds of OpenCV's FFmpeg (their IDCTs are not bit-exact); FFV1 is lossless, so a .mkv clip decodes to the same
+frames everywhere (comparing a kiosk loop across machines needs that)."""
+
+
+def video_fourcc(path: str | Path) -> int:
+    """OpenCV's fourcc for writing ``path`` (by suffix, ``VIDEO_CODECS``); mp4v for anything else."""
+    return cv2.VideoWriter_fourcc(*VIDEO_CODECS.get(Path(path).suffix.lower(), "mp4v"))
+
+
 def _background(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """A store-like backdrop: smooth colour noise, a floor gradient and a few shelf-like boxes."""
     w, h = size
@@ -132,11 +143,11 @@ def make_clip(data: str, out: str | Path, seconds: float = 20.0, fps: float = 15
     ramp = np.linspace(0.75, 1.15, w, dtype=np.float32)[None, :, None]  # light from one side
     truth_frames: list[list[dict]] = []
     truth_path = out.with_name(out.name + ".truth.json")
-    fourcc = cv2.VideoWriter_fourcc(*("MJPG" if out.suffix.lower() == ".avi" else "mp4v"))
+    fourcc = video_fourcc(out)
     with atomic_suffixed_path(out) as tmp_video, atomic_path(truth_path) as tmp_truth:
         writer = cv2.VideoWriter(str(tmp_video), fourcc, fps, (w, h))
         if not writer.isOpened():
-            raise EdgeemoError(f"{out}: OpenCV cannot write this video type (use .mp4 or .avi)")
+            raise EdgeemoError(f"{out}: OpenCV cannot write this video type (use {', '.join(VIDEO_CODECS)})")
         try:
             for i in range(n_frames):
                 t = i / fps
