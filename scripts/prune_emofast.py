@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def prune(state: dict, stem: int, widths: tuple[int, ...]) -> dict:
@@ -57,7 +58,9 @@ def main() -> int:
     except (EdgeemoError, OSError, RuntimeError, ValueError) as exc:
         print(f"prune_emofast: {exc}".splitlines()[0], file=sys.stderr)
         return 2
-    torch.save(state, args.out)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, out)
     print(f"{args.out}: stem {args.stem}, widths {'-'.join(map(str, args.widths))}")
     return 0
 
