@@ -38,6 +38,32 @@ def test_train_is_reproducible(shared_data, tmp_path):
     assert runs[0].history[0].loss == pytest.approx(runs[1].history[0].loss, rel=1e-4)
 
 
+def test_training_caps_pytorch_at_avx2_and_leaves_openvino_the_full_cpu(shared_data, tmp_path, monkeypatch, cli):
+    """An AVX-512 oneDNN kernel of PyTorch segfaults in training, so training runs PyTorch's oneDNN at AVX2; the
+    cap must not reach OpenVINO (same variable), which on an AMX CPU then cannot compile an FP32 IR at all."""
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    from edgeemo.train import TrainConfig, train
+
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    train(TrainConfig(arch="emolite", data=str(shared_data), out=str(tmp_path / "t"), epochs=1, limit=96,
+                      batch_size=16, threads=1))
+    assert "ONEDNN_MAX_CPU_ISA" not in os.environ  # nothing leaks into OpenVINO or later processes
+    assert cli("convert", "emolite", "--to", "openvino", "--out", str(tmp_path / "c")).code == 0
+    result = cli("bench", str(tmp_path / "c" / "openvino" / "model.xml"), "--iterations", "5", "--json")
+    assert result.code == 0, result.stderr
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return
+    probe = ("import torch; from edgeemo.train.trainer import _cap_torch_onednn_at_avx2 as cap; cap(); "
+             "torch.backends.mkldnn.verbose(1).__enter__(); "
+             "torch.nn.functional.conv2d(torch.zeros(2, 16, 16, 16), torch.zeros(16, 16, 3, 3))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ)).stdout
+    assert "cpu,isa:Intel AVX2\n" in out, out  # PyTorch's oneDNN itself is capped, on any x86 CPU
+
+
 def test_split_seed_keeps_the_split_while_seed_changes_the_run(shared_data, tmp_path, monkeypatch):
     from edgeemo.data.datasets import Dataset
     from edgeemo.train import TrainConfig, train

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -77,7 +78,10 @@ class OpenVINOSession(Session):
         try:
             self.compiled = core.compile_model(model, device, config)
         except Exception as exc:
-            raise DeviceError(f"{device} could not compile {path.name}: {first_line(exc)}") from exc
+            capped = os.environ.get("ONEDNN_MAX_CPU_ISA")
+            hint = (f" (ONEDNN_MAX_CPU_ISA={capped} is set and OpenVINO's CPU plugin obeys it: unset it, or ask for "
+                    "f32 precision)") if capped and device.split(":")[0] == "CPU" else ""
+            raise DeviceError(f"{device} could not compile {path.name}: {first_line(exc)}{hint}") from exc
         compile_ms = (time.perf_counter() - t0) * 1e3
         self.request = self.compiled.create_infer_request()
         self._port = self.compiled.input(0)

@@ -97,11 +97,31 @@ def _with_split(cfg: TrainConfig) -> TrainConfig:
                    split_seed=cfg.split_seed if cfg.split_seed is not None else own.seed if own.own else cfg.seed)
 
 
+def _cap_torch_onednn_at_avx2() -> None:
+    """Make PyTorch's oneDNN train with its AVX2 kernels, leaving OpenVINO's oneDNN at the CPU's full ISA.
+
+    oneDNN's AVX-512 1x1 strided-convolution weight gradient (torch 2.13 CPU) segfaults on mini-xception's residual
+    projections (found with gdb; again on a Xeon with AMX); its AVX2 kernels train as fast. oneDNN reads
+    ONEDNN_MAX_CPU_ISA once, at its first primitive, so the variable is set for one small convolution only:
+    OpenVINO's CPU plugin reads the same variable and, capped at AVX2 on an AMX CPU, cannot build the bf16
+    kernels it chooses there ("Supported primitive descriptors list is empty"). A user's own setting stands;
+    a process whose PyTorch already ran a oneDNN primitive keeps the ISA it started with.
+    """
+    if "ONEDNN_MAX_CPU_ISA" in os.environ:
+        return
+    os.environ["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+    try:
+        import torch
+
+        with torch.no_grad():  # large enough for PyTorch to hand it to oneDNN
+            torch.nn.functional.conv2d(torch.zeros(2, 16, 16, 16), torch.zeros(16, 16, 3, 3))
+    finally:
+        del os.environ["ONEDNN_MAX_CPU_ISA"]
+
+
 def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: None,
           on_batch: Callable[[int, int], None] = lambda done, total: None) -> TrainResult:
-    # oneDNN's AVX-512 1x1 strided-convolution weight gradient (torch 2.13 CPU) crashes on mini-xception's
-    # residual projections (segfault, found with gdb); its AVX2 kernels train as fast here. Read at first use.
-    os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
+    _cap_torch_onednn_at_avx2()
     import torch
 
     from edgeemo.models import create_model
