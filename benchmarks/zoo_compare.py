@@ -84,7 +84,11 @@ def row(name: str, times: dict[str, float], drops: dict[str, float], computes: d
 
 
 def fmt(v, f="{:.3f}") -> str:
-    return f.format(v) if isinstance(v, (int, float)) else "-"
+    return f.format(v + 0.0) if isinstance(v, (int, float)) else "-"  # + 0.0 turns -0.0 into 0.0
+
+
+def points(v: float) -> str:
+    return f"{round(v, 1) + 0.0:.1f}"  # -0.01 as 0.0, not -0.0
 
 
 def main() -> None:
@@ -124,13 +128,13 @@ def main() -> None:
         print(f"| {r['model']} | {r['macc'] / 1e6:.1f}M | {h['split']} | {fmt(h['accuracy'])} / {fmt(h['macro_recall'])} | "
               f"{fmt(h['anger'], '{:.2f}')} / {fmt(h['sad'], '{:.2f}')} | {fmt(c['accuracy'])} / {fmt(c['macro_recall'])} | "
               f"{fmt(c['anger'], '{:.2f}')} / {fmt(c['sad'], '{:.2f}')} | {r['best']} ({r['best_computes']}) | "
-              f"{r['best_ms']:.3f} | {r['speedup_vs_emonet_best']:.2f}x | {fmt(r['best_val_drop_pt'], '{:.1f} pt')} |")
+              f"{r['best_ms']:.3f} | {r['speedup_vs_emonet_best']:.2f}x | {points(r['best_val_drop_pt'])} pt |")
     print()
     print("all candidates (ms, lowest median of the rounds; what it computes in): "
           + "; ".join(f"{r['model']}: " + ", ".join(f"{k} {v:.3f} ({r['computes'][k]})" for k, v in r["latency_ms"].items())
                       for r in rows))
     print("val macro-recall drop under the card's FP32 PyTorch figure, each artifact run as timed (points): "
-          + "; ".join(f"{r['model']}: " + ", ".join(f"{k} {v:.1f}" for k, v in r["val_drop_pt"].items()) for r in rows))
+          + "; ".join(f"{r['model']}: " + ", ".join(f"{k} {points(v)}" for k, v in r["val_drop_pt"].items()) for r in rows))
 
 
 if __name__ == "__main__":
