@@ -89,6 +89,14 @@ def test_registry_attaches_weights_from_the_zoo_dir(tmp_path, monkeypatch):
     assert entry.weights == str(tmp_path / "emolite.pt") and entry.metrics == {"macro_recall": 0.5}
 
 
+def test_a_bare_checkpoint_says_what_it_needs_in_eval(tmp_path, cli):
+    """eval has no --arch: its error for a state dict without train's card must not send the user to one."""
+    torch.save(create_model("emolite", pretrained=False).state_dict(), tmp_path / "weights.pt")
+    result = cli("eval", str(tmp_path / "weights.pt"), "--data", str(tmp_path))
+    assert_one_line_error(result, "model.json")
+    assert "--arch (convert, optimize)" in result.stderr
+
+
 def test_weights_from_edgeemo_train_open_without_arch(tmp_path):
     """`edgeemo eval runs/train/weights.pt`: the architecture comes from train's model.json beside the weights."""
     from edgeemo.sources import Overrides

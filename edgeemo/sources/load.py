@@ -212,8 +212,9 @@ def _is_torchscript(source: Source) -> bool:
 
     if not pickles_trusted():
         raise ModelLoadError(
-            f"{source.ref}: not TorchScript; a checkpoint needs --arch module:Class, "
-            "or --trust-checkpoint to unpickle a whole saved model (runs code from the file)"
+            f"{source.ref}: not TorchScript; a checkpoint needs its architecture: the model.json that `edgeemo train` "
+            "writes beside its weights, or --arch (convert, optimize); or --trust-checkpoint to unpickle a whole "
+            "saved model (runs code from the file)"
         )
     return False
 
