@@ -55,14 +55,15 @@ def test_latency_stats_on_known_samples():
 
 @pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
 def test_session_infers_splits_batches_and_transposes(tmp_path, runtime):
-    session = load(tiny_onnx(tmp_path / "m.onnx"), runtime, threads=1, precision="f32")
+    model = tiny_onnx(tmp_path / "m.onnx")
+    session = load(model, runtime, threads=1, precision="f32")
     x = np.random.default_rng(1).uniform(0, 1, (5, 3, 8, 8)).astype(np.float32)
     np.testing.assert_allclose(session.infer(x), expected(x), atol=1e-5)  # batch-1 model: five runs
     np.testing.assert_allclose(session.infer(x.transpose(0, 2, 3, 1)), expected(x), atol=1e-5)  # NHWC in: adapted
     assert session.batch == 1 and session.static_shape() == [1, 3, 8, 8] and session.threads == 1
     assert session.precision.startswith("fp32")
     # unhinted, the device's own choice (OpenVINO: bf16 on a CPU with AMX), which the session reports
-    own = load(tiny_onnx(tmp_path / "m.onnx"), runtime, threads=1)
+    own = load(model, runtime, threads=1)
     assert own.precision in ("fp32", "bf16", "fp16")
     np.testing.assert_allclose(own.infer(x), expected(x), atol=1e-5 if own.precision == "fp32" else 1e-2)
 

@@ -67,7 +67,8 @@ class OpenVINOSession(Session):
         check_input(path.name, shapes)
         declared = [d if d is not None else -1 for d in shapes[0]]
         config: dict = {"PERFORMANCE_HINT": "LATENCY" if mode == "latency" else "THROUGHPUT"}
-        if device.split(":")[0] == "CPU":
+        on_cpu = device.split(":")[0] == "CPU"
+        if on_cpu:
             if threads:
                 config["INFERENCE_NUM_THREADS"] = threads
             if mode == "latency" or streams:
@@ -80,7 +81,7 @@ class OpenVINOSession(Session):
         except Exception as exc:
             capped = os.environ.get("ONEDNN_MAX_CPU_ISA")
             hint = (f" (ONEDNN_MAX_CPU_ISA={capped} is set and OpenVINO's CPU plugin obeys it: unset it, or ask for "
-                    "f32 precision)") if capped and device.split(":")[0] == "CPU" else ""
+                    "f32 precision)") if capped and on_cpu else ""
             raise DeviceError(f"{device} could not compile {path.name}: {first_line(exc)}{hint}") from exc
         compile_ms = (time.perf_counter() - t0) * 1e3
         self.request = self.compiled.create_infer_request()
