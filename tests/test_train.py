@@ -239,3 +239,51 @@ def test_teacher_ensemble_averages_each_teachers_soft_targets():
     both = _teacher(cfg(["emolite", "mini-xception"]), spec, None)(pixels)
     assert both.shape == (3, 5) and np.allclose(both.sum(1), 1, atol=1e-5)
     assert np.allclose(both, (one + other) / 2, atol=1e-5) and not np.allclose(one, other, atol=1e-3)
+
+
+def test_distillation_temperature_softens_both_sides_and_keeps_its_optimum():
+    """T = 1 is the plain soft-target cross-entropy; at T > 1 the teacher's target is flatter, the term is T**2 times
+    the softened cross-entropy, and its gradient vanishes where the student matches the teacher."""
+    import torch
+
+    from edgeemo.train.trainer import _distillation
+
+    soft = torch.tensor([[0.90, 0.05, 0.03, 0.01, 0.01], [0.10, 0.60, 0.10, 0.10, 0.10]])
+    log_p = torch.log_softmax(torch.tensor([[2.0, 0.5, 0.1, -1.0, 0.3], [0.0, 1.0, -0.5, 0.2, 0.1]]), 1)
+    assert _distillation(soft, log_p, 1.0).item() == pytest.approx(-(soft * log_p).sum(1).mean().item())
+    t = 3.0
+    target = soft.numpy() ** (1 / t)
+    target /= target.sum(1, keepdims=True)
+    assert target[0, 0] < 0.9 and target[0, 4] > 0.01  # flatter
+    z = log_p.numpy() / t
+    student = z - np.log(np.exp(z).sum(1, keepdims=True))
+    assert _distillation(soft, log_p, t).item() == pytest.approx(t * t * -(target * student).sum(1).mean(), rel=1e-5)
+    matched = torch.log(soft).clone().requires_grad_(True)
+    _distillation(soft, matched, t).backward()
+    assert matched.grad.abs().max().item() < 1e-5
+
+
+def test_random_erasing_hides_one_rectangle_and_nothing_else():
+    from edgeemo.train.augment import augment
+
+    face = np.random.default_rng(1).integers(0, 256, (64, 64, 1), dtype=np.uint8)
+    for seed in range(20):
+        plain = augment(face, np.random.default_rng(seed), photometric=True)
+        erased = augment(face, np.random.default_rng(seed), photometric=True, erase=1.0)
+        rows, cols = np.nonzero((plain != erased)[:, :, 0])
+        assert rows.size, "erase=1.0 erased nothing"
+        box = (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+        assert 0.02 * 64 * 64 * 0.8 <= box <= 0.2 * 64 * 64 * 1.2  # one box of 2-20% of the face (rounding)
+        assert rows.size >= 0.95 * box  # filled with noise: almost every pixel inside it changed
+    assert np.array_equal(augment(face, np.random.default_rng(0), erase=0.0), augment(face, np.random.default_rng(0)))
+
+
+def test_temperature_and_erasing_are_recorded_in_the_card(shared_data, tmp_path, cli):
+    out = tmp_path / "run"
+    r = cli("train", "emolite", "--data", str(shared_data), "--out", str(out), "--limit", "64", "--batch-size", "16",
+            "--epochs", "1", "--teacher", "mini-xception", "--distill-temperature", "3", "--erase", "0.5", "--json")
+    assert r.code == 0, r.stderr
+    config = json.loads((out / "model.json").read_text())["training"]["config"]
+    assert config["distill_temperature"] == 3.0 and config["erase"] == 0.5
+    bad = cli("train", "emolite", "--data", str(shared_data), "--out", str(tmp_path / "bad"), "--distill-temperature", "0.5")
+    assert bad.code == 2 and not (tmp_path / "bad").exists()

@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 
 
-def augment(pixels: np.ndarray, rng: np.random.Generator, photometric: bool = False) -> np.ndarray:
-    """A random view of one face; ``photometric`` adds the camera and light changes of another domain."""
+def augment(pixels: np.ndarray, rng: np.random.Generator, photometric: bool = False, erase: float = 0.0) -> np.ndarray:
+    """A random view of one face; ``photometric`` adds the camera and light changes of another domain; ``erase`` is
+    the probability of hiding one random rectangle (occlusion by hands, glasses, masks)."""
     h, w, c = pixels.shape
     out = pixels
     if rng.random() < 0.5:
@@ -24,7 +25,20 @@ def augment(pixels: np.ndarray, rng: np.random.Generator, photometric: bool = Fa
     if c == 3 and rng.random() < 0.3:  # colour kiosk frames vs mostly-gray training faces
         out = np.repeat(out.mean(axis=2, keepdims=True), 3, axis=2)
     out = np.clip(out, 0, 255).astype(np.uint8)
-    return _photometric(out, rng) if photometric else out
+    out = _photometric(out, rng) if photometric else out
+    return _erased(out, rng) if erase and rng.random() < erase else out
+
+
+def _erased(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Random erasing (Zhong et al.): a rectangle of 2-20% of the image, aspect 0.3-3.3, filled with uniform noise."""
+    h, w, c = pixels.shape
+    area = rng.uniform(0.02, 0.2) * h * w
+    aspect = np.exp(rng.uniform(np.log(0.3), np.log(3.3)))
+    eh, ew = min(h, max(1, int(round(np.sqrt(area * aspect))))), min(w, max(1, int(round(np.sqrt(area / aspect)))))
+    top, left = int(rng.integers(0, h - eh + 1)), int(rng.integers(0, w - ew + 1))
+    out = pixels.copy()
+    out[top:top + eh, left:left + ew] = rng.integers(0, 256, size=(eh, ew, c), dtype=np.uint8)
+    return out
 
 
 def _photometric(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -9,7 +9,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from edgeemo.fsutil import atomic_path
 from edgeemo.models import ModelSpec, get_spec
 from edgeemo.safeload import torch_load
 from edgeemo.train.augment import augment
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -51,6 +54,8 @@ class TrainConfig:
     threads: int | None = None
     teacher: str | list[str] | None = None  # soft targets from other models (knowledge distillation; several: averaged)
     distill_weight: float = 0.5
+    distill_temperature: float = 1.0  # both distributions softened by T (Hinton et al.), the term scaled by T**2
+    erase: float = 0.0  # probability of random erasing: one rectangle of 2-20% of the face filled with noise (0 = off)
     qat: bool = False  # NNCF quantization-aware fine-tuning of trained weights -> INT8 OpenVINO IR
     qat_calibration: int = 300  # training images that initialise the quantizer ranges
     command: str = ""
@@ -220,7 +225,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         losses, correct = [], 0
         for step in range(steps_per_epoch):
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            batch = np.stack([augment(x_train[i], rng, photometric=cfg.photometric) for i in idx])
+            batch = np.stack([augment(x_train[i], rng, photometric=cfg.photometric, erase=cfg.erase) for i in idx])
             y = torch.from_numpy(y_train[idx])
             lam, partner = 1.0, None
             if cfg.mixup:
@@ -235,7 +240,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
             if teacher is not None:
                 with torch.no_grad():
                     soft = torch.from_numpy(teacher(batch))
-                loss = (1 - cfg.distill_weight) * loss + cfg.distill_weight * -(soft * log_p).sum(1).mean()
+                loss = (1 - cfg.distill_weight) * loss + cfg.distill_weight * _distillation(soft, log_p, cfg.distill_temperature)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -279,6 +284,17 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     _plot(state["history"], out / "curve.png")
     history = [EpochLog(**h) for h in state["history"]]
     return TrainResult(str(out / "weights.pt"), str(out / "model.json"), state["best_epoch"], validation, history)
+
+
+def _distillation(soft: torch.Tensor, log_p: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Cross-entropy of the student's log-probabilities against the teachers' probabilities, both softened by
+    ``temperature`` and scaled by its square (so the gradient's size does not shrink as T grows)."""
+    import torch
+
+    if temperature == 1.0:
+        return -(soft * log_p).sum(1).mean()
+    soft_t = torch.softmax(torch.log(soft.clamp_min(1e-7)) / temperature, 1)
+    return -(soft_t * torch.log_softmax(log_p / temperature, 1)).sum(1).mean() * temperature ** 2
 
 
 def _folded(dataset, fold_labels: dict[str, str], labels: list[str]) -> list:
