@@ -278,12 +278,28 @@ def test_random_erasing_hides_one_rectangle_and_nothing_else():
     assert np.array_equal(augment(face, np.random.default_rng(0), erase=0.0), augment(face, np.random.default_rng(0)))
 
 
+def test_low_resolution_view_loses_detail_and_keeps_the_face():
+    import cv2
+
+    from edgeemo.train.augment import augment
+
+    face = np.random.default_rng(2).integers(0, 256, (64, 64, 1), dtype=np.uint8)
+    sharpness = lambda im: cv2.Laplacian(im.astype(np.float32), cv2.CV_32F).var()  # noqa: E731
+    for seed in range(10):
+        plain = augment(face, np.random.default_rng(seed))
+        small = augment(face, np.random.default_rng(seed), low_res=1.0)
+        assert small.shape == plain.shape and small.dtype == np.uint8
+        assert sharpness(small) < 0.5 * sharpness(plain)  # fine detail gone
+        assert abs(float(small.mean()) - float(plain.mean())) < 3  # same face, same light
+    assert np.array_equal(augment(face, np.random.default_rng(0), low_res=0.0), augment(face, np.random.default_rng(0)))
+
+
 def test_temperature_and_erasing_are_recorded_in_the_card(shared_data, tmp_path, cli):
     out = tmp_path / "run"
     r = cli("train", "emolite", "--data", str(shared_data), "--out", str(out), "--limit", "64", "--batch-size", "16",
-            "--epochs", "1", "--teacher", "mini-xception", "--distill-temperature", "3", "--erase", "0.5", "--json")
+            "--epochs", "1", "--teacher", "mini-xception", "--distill-temperature", "3", "--erase", "0.5", "--low-res", "0.3", "--json")
     assert r.code == 0, r.stderr
     config = json.loads((out / "model.json").read_text())["training"]["config"]
-    assert config["distill_temperature"] == 3.0 and config["erase"] == 0.5
+    assert config["distill_temperature"] == 3.0 and config["erase"] == 0.5 and config["low_res"] == 0.3
     bad = cli("train", "emolite", "--data", str(shared_data), "--out", str(tmp_path / "bad"), "--distill-temperature", "0.5")
     assert bad.code == 2 and not (tmp_path / "bad").exists()

@@ -6,9 +6,11 @@ import cv2
 import numpy as np
 
 
-def augment(pixels: np.ndarray, rng: np.random.Generator, photometric: bool = False, erase: float = 0.0) -> np.ndarray:
+def augment(pixels: np.ndarray, rng: np.random.Generator, photometric: bool = False, erase: float = 0.0,
+            low_res: float = 0.0) -> np.ndarray:
     """A random view of one face; ``photometric`` adds the camera and light changes of another domain; ``erase`` is
-    the probability of hiding one random rectangle (occlusion by hands, glasses, masks)."""
+    the probability of hiding one random rectangle (occlusion by hands, glasses, masks); ``low_res`` the probability
+    of a face captured small (far from the camera, a low-resolution dataset) and upscaled to the input size."""
     h, w, c = pixels.shape
     out = pixels
     if rng.random() < 0.5:
@@ -26,7 +28,17 @@ def augment(pixels: np.ndarray, rng: np.random.Generator, photometric: bool = Fa
         out = np.repeat(out.mean(axis=2, keepdims=True), 3, axis=2)
     out = np.clip(out, 0, 255).astype(np.uint8)
     out = _photometric(out, rng) if photometric else out
+    out = _low_resolution(out, rng) if low_res and rng.random() < low_res else out
     return _erased(out, rng) if erase and rng.random() < erase else out
+
+
+def _low_resolution(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The face shrunk to 3/8-3/4 of its side (area averaging, as a small capture) and upscaled back (bilinear, as
+    preprocessing upscales a small face)."""
+    h, w, c = pixels.shape
+    side = rng.uniform(0.375, 0.75)
+    small = cv2.resize(pixels, (max(1, round(w * side)), max(1, round(h * side))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, c)
 
 
 def _erased(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:

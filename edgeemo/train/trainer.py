@@ -56,6 +56,7 @@ class TrainConfig:
     distill_weight: float = 0.5
     distill_temperature: float = 1.0  # both distributions softened by T (Hinton et al.), the term scaled by T**2
     erase: float = 0.0  # probability of random erasing: one rectangle of 2-20% of the face filled with noise (0 = off)
+    low_res: float = 0.0  # probability of a low-resolution view: shrunk to 3/8-3/4 of its side, upscaled back (0 = off)
     qat: bool = False  # NNCF quantization-aware fine-tuning of trained weights -> INT8 OpenVINO IR
     qat_calibration: int = 300  # training images that initialise the quantizer ranges
     command: str = ""
@@ -225,7 +226,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         losses, correct = [], 0
         for step in range(steps_per_epoch):
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            batch = np.stack([augment(x_train[i], rng, photometric=cfg.photometric, erase=cfg.erase) for i in idx])
+            batch = np.stack([augment(x_train[i], rng, photometric=cfg.photometric, erase=cfg.erase, low_res=cfg.low_res) for i in idx])
             y = torch.from_numpy(y_train[idx])
             lam, partner = 1.0, None
             if cfg.mixup:
