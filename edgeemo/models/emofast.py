@@ -6,8 +6,9 @@ import torch
 from torch import nn
 
 
-def _conv(in_ch: int, out_ch: int, stride: int = 1) -> list[nn.Module]:
-    return [nn.Conv2d(in_ch, out_ch, 3, stride, 1, bias=False), nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)]
+def _conv(in_ch: int, out_ch: int, stride: int = 1, kernel: int = 3) -> list[nn.Module]:
+    padding = 0 if kernel == stride else kernel // 2  # k x k stride k: non-overlapping patches, no padding
+    return [nn.Conv2d(in_ch, out_ch, kernel, stride, padding, bias=False), nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)]
 
 
 class EmoFast(nn.Module):
@@ -22,9 +23,10 @@ class EmoFast(nn.Module):
         stem: int = 16,
         stem_stride: int = 2,
         dropout: float = 0.2,
+        stem_kernel: int = 3,
     ) -> None:
         super().__init__()
-        layers = _conv(in_channels, stem, stem_stride)
+        layers = _conv(in_channels, stem, stem_stride, stem_kernel)
         in_ch = stem
         for width, depth in zip(widths, depths):
             layers += _conv(in_ch, width, 2)
