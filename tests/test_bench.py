@@ -160,3 +160,23 @@ def test_zoo_compare_script_runs_and_reports_the_cards(shared_data):
     assert abs(mx["val_drop_pt"]["ONNX Runtime FP32"]) < 1  # the same FP32 network as the card's PyTorch one
     assert all(-100 < d < 100 for d in mx["val_drop_pt"].values()) and mx["computes"]["OpenVINO INT8"].startswith("int8")
     assert mx["best_val_drop_pt"] == mx["val_drop_pt"][mx["best"]] and mx["best_computes"] == mx["computes"][mx["best"]]
+
+
+def test_emofast_shapes_script_times_both_int8_runtimes(shared_data):
+    """benchmarks/emofast_shapes.py against today's API (it broke once when zoo_compare's timing changed shape)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "emofast_shapes.py"
+    run = subprocess.run([sys.executable, str(script), "--data", str(shared_data), "--only", "widths 24-48-96, stem 12 2x2/2",
+                          "--iterations", "5", "--rounds", "1", "--subset", "16", "--json"], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    rows = {r["model"]: r for r in report["rows"]}
+    assert set(rows) == {"emonet-resnet10", "emofast", "widths 24-48-96, stem 12 2x2/2"} and report["environment"]["isa"]
+    assert rows["emonet-resnet10"]["speedup_vs_emonet_best_int8"] == 1.0
+    for r in rows.values():
+        assert set(r["int8_ms"]) == {"OpenVINO INT8", "LiteRT INT8"} and min(r["int8_ms"].values()) > 0
+        assert r["best"] == min(r["int8_ms"], key=r["int8_ms"].get)
+    assert 6.0e6 < rows["widths 24-48-96, stem 12 2x2/2"]["macc"] < 6.1e6  # the 3x3 stem's 6.12M less 0.06M
