@@ -87,6 +87,29 @@ def test_measure_uses_the_runtimes_own_latency_where_it_keeps_one(tmp_path):
         measure(ort_session, [], iterations=1)
 
 
+def test_openvino_infers_synchronously_on_the_calling_thread(tmp_path):
+    """One blocking infer() per run, as a kiosk calls it and as `benchmark_app -api sync` times it (start_async + wait
+    hands each inference to a worker thread: twice the latency of a small INT8 IR on an idle VM); real inference
+    through a spy on the request."""
+    path = tiny_onnx(tmp_path / "m.onnx")
+    session = load(path, "openvino", threads=1)
+    calls: list[str] = []
+
+    class Spy:
+        def __init__(self, request):
+            self._request = request
+
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(self._request, name)
+
+    session.request = Spy(session.request)
+    x = np.random.default_rng(0).random((1, 3, 8, 8), dtype=np.float32)
+    session.run(session.encode(x))
+    assert "infer" in calls and "start_async" not in calls and "wait" not in calls
+    assert np.allclose(session.output(), expected(x), atol=1e-3) and session.latency_ms() > 0
+
+
 def test_load_refuses_in_one_line(tmp_path):
     path = tiny_onnx(tmp_path / "m.onnx")
     with pytest.raises(ModelLoadError, match="cannot read .onnx"):
