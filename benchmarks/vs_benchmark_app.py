@@ -22,7 +22,7 @@ UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 def benchmark_app_median(xml: Path, iterations: int) -> float:
     tool = Path(sys.executable).with_name("benchmark_app")
     out = subprocess.run([str(tool), "-m", str(xml), "-d", "CPU", "-hint", "none", "-nstreams", "1", "-nthreads", "1",
-                          "-api", "sync", "-niter", str(iterations)], capture_output=True, text=True, check=True).stdout
+                          "-api", "sync", "-ip", "f32", "-niter", str(iterations)], capture_output=True, text=True, check=True).stdout
     match = re.search(r"Median:\s+([\d.]+)\s+(us|ms|s)", out)
     return float(match.group(1)) * UNIT[match.group(2)]
 
