@@ -5,7 +5,7 @@ BatchNorm statistics; the next convolution and the classifier keep the matching 
 retrained here: fine-tune the result with ``edgeemo train ARCH --init OUT`` under an architecture of the same
 shape (``EmoFast(widths=..., stem=...)`` registered in the catalog for the run).
 
-    .venv/bin/python scripts/prune_emofast.py models/emofast.pt runs/prune/p75.pt --stem 12 --widths 24 48 96
+    .venv/bin/python scripts/prune_emofast.py models/emofast.pt runs/prune/p3248.pt --stem 16 --widths 32 48 96
 """
 
 from __future__ import annotations

@@ -47,5 +47,5 @@ def emofast(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
 
 
 def emofast_pruned(num_classes: int = 5, in_channels: int = 1) -> nn.Module:
-    """emofast's channels of largest BatchNorm |gamma| (stem 12, widths 24-48-96; scripts/prune_emofast.py), fine-tuned."""
-    return EmoFast(num_classes, in_channels, widths=(24, 48, 96), stem=12)
+    """emofast's channels of largest BatchNorm |gamma| (stem 16, widths 32-48-96; scripts/prune_emofast.py), fine-tuned."""
+    return EmoFast(num_classes, in_channels, widths=(32, 48, 96), stem=16)
