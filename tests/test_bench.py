@@ -135,17 +135,10 @@ def test_matrix(artifacts, cli):
 
 def test_zoo_compare_script_runs_and_reports_the_cards(shared_data):
     """benchmarks/zoo_compare.py (issue #14's table) against today's API: one compact model and the reference."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
     from edgeemo.models import zoo_dir
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "zoo_compare.py"
-    run = subprocess.run([sys.executable, str(script), "--data", str(shared_data), "--models", "mini-xception",
-                          "--iterations", "5", "--rounds", "2", "--subset", "16", "--json"], capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-2000:]
-    report = json.loads(run.stdout)
+    report = _benchmark_script_json("zoo_compare.py", "--data", str(shared_data), "--models", "mini-xception",
+                                    "--iterations", "5", "--rounds", "2", "--subset", "16")
     rows = {r["model"]: r for r in report["rows"]}
     assert set(rows) == {"emonet-resnet10", "mini-xception"} and report["environment"]["isa"]
     assert rows["emonet-resnet10"]["speedup_vs_emonet_best"] == 1.0
@@ -164,15 +157,8 @@ def test_zoo_compare_script_runs_and_reports_the_cards(shared_data):
 
 def test_emofast_shapes_script_times_both_int8_runtimes(shared_data):
     """benchmarks/emofast_shapes.py against today's API (it broke once when zoo_compare's timing changed shape)."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "emofast_shapes.py"
-    run = subprocess.run([sys.executable, str(script), "--data", str(shared_data), "--only", "widths 24-48-96, stem 12 2x2/2",
-                          "--iterations", "5", "--rounds", "1", "--subset", "16", "--json"], capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-2000:]
-    report = json.loads(run.stdout)
+    report = _benchmark_script_json("emofast_shapes.py", "--data", str(shared_data), "--only", "widths 24-48-96, stem 12 2x2/2",
+                                    "--iterations", "5", "--rounds", "1", "--subset", "16")
     rows = {r["model"]: r for r in report["rows"]}
     assert set(rows) == {"emonet-resnet10", "emofast", "widths 24-48-96, stem 12 2x2/2"} and report["environment"]["isa"]
     assert rows["emonet-resnet10"]["speedup_vs_emonet_best_int8"] == 1.0
@@ -180,3 +166,15 @@ def test_emofast_shapes_script_times_both_int8_runtimes(shared_data):
         assert set(r["int8_ms"]) == {"OpenVINO INT8", "LiteRT INT8"} and min(r["int8_ms"].values()) > 0
         assert r["best"] == min(r["int8_ms"], key=r["int8_ms"].get)
     assert 6.0e6 < rows["widths 24-48-96, stem 12 2x2/2"]["macc"] < 6.1e6  # the 3x3 stem's 6.12M less 0.06M
+
+
+def _benchmark_script_json(script: str, *args: str) -> dict:
+    """Run benchmarks/SCRIPT with --json in a fresh interpreter; its report."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / script
+    run = subprocess.run([sys.executable, str(path), *args, "--json"], capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return json.loads(run.stdout)
