@@ -29,7 +29,8 @@ SHAPES: dict[str, dict] = {  # EmoFast keyword arguments; emofast itself is stem
     "depths 1-2-1, widths 32-64-192": {"depths": [1, 2, 1], "widths": [32, 64, 192]},
     "depths 1-1-1, widths 48-96-192": {"depths": [1, 1, 1], "widths": [48, 96, 192]},
     "stem 8": {"stem": 8},
-    "widths 24-48-96, stem 12": {"widths": [24, 48, 96], "stem": 12},  # scripts/prune_emofast.py's default
+    "widths 24-48-96, stem 12": {"widths": [24, 48, 96], "stem": 12},  # emofast-pruned until 2026-12-06
+    "widths 32-48-96": {"widths": [32, 48, 96]},  # emofast-pruned since 2026-12-06 (stem 16)
     "widths 16-48-128": {"widths": [16, 48, 128]},
     "widths 24-48-96, stem 12 2x2/2": {"widths": [24, 48, 96], "stem": 12, "stem_kernel": 2},  # cheaper 64x64 stem
     "widths 16-32-64, stem 8": {"widths": [16, 32, 64], "stem": 8},

@@ -45,8 +45,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("weights", help="a trained emofast state dict (models/emofast.pt or train's weights.pt)")
     parser.add_argument("out", help="where to write the narrowed state dict")
-    parser.add_argument("--stem", type=int, default=12)
-    parser.add_argument("--widths", type=int, nargs=3, default=[24, 48, 96])
+    parser.add_argument("--stem", type=int, default=16, help="stem channels (emofast-pruned: 16)")
+    parser.add_argument("--widths", type=int, nargs=3, default=[32, 48, 96], help="channels per stage (emofast-pruned: 32 48 96)")
     args = parser.parse_args()
     import torch
 
