@@ -1,14 +1,13 @@
 """emofast-shaped designs timed as INT8 artifacts (an OpenVINO IR and a LiteRT model) before any training, in one run
 beside emonet-resnet10's and emofast's own: which plain-conv shape could reach the speed goal of issue #14 (>= 6x
 emonet's best artifact at 1 thread) before a training run is spent on it. Which INT8 runtime is faster depends on the
-CPU (OpenVINO on an AVX2 EPYC, LiteRT's XNNPACK on an AMX Xeon for these small graphs), so both are timed and each
-model's best is compared.
+CPU, so both are timed and each model's best is compared.
 
 Every artifact goes through edgeemo's own path (convert, then INT8 with real calibration on the faces' train split:
 NNCF for the IR, LiteRT's full-integer path for the .tflite) and is timed with `edgeemo bench`'s protocol (latency
-mode, batch 1, 1 thread) in ``--rounds`` round-robin rounds, each keeping its lowest median. The shapes carry random weights: INT8 speed does not depend on
-them, accuracy does (train a shape with a temporary catalog entry to learn that). One machine, one run: the CPU and
-its ISA are printed with the figures.
+mode, batch 1, 1 thread) in ``--rounds`` round-robin rounds, each keeping its lowest median. The shapes carry random
+weights: INT8 speed does not depend on them, accuracy does (train a shape with a temporary catalog entry to learn
+that). One machine, one run: the CPU and its ISA are printed with the figures.
 
     .venv/bin/python benchmarks/emofast_shapes.py --data ../shared/data/facial_expressions [--rounds 3] [--json]
 """
@@ -42,10 +41,8 @@ def shape_int8(name: str, kwargs: dict, data: str, work: Path, subset: int) -> t
     """A randomly initialised EmoFast of this shape as INT8 artifacts (OpenVINO IR, LiteRT), and its MACC."""
     import torch
 
-    from edgeemo.export.convert import convert
     from edgeemo.models.emofast import EmoFast
     from edgeemo.models.spec import RETAIL_LABELS
-    from edgeemo.quantize import QuantizeConfig, quantize
     from edgeemo.sources import Overrides, load_source
 
     folder = work / name.replace(" ", "").replace(",", "_")
@@ -55,28 +52,27 @@ def shape_int8(name: str, kwargs: dict, data: str, work: Path, subset: int) -> t
     overrides = Overrides(input_shape=[1, 1, 64, 64], channel_order="gray", mean=[127.5], scale=[127.5],
                           labels=list(RETAIL_LABELS), resize="crop")
     src = load_source(str(folder / "weights.pt"), overrides, arch="edgeemo.models.emofast:EmoFast", arch_kwargs=kwargs)
-    result = convert(src, folder, ("openvino", "tflite"))
-    quantize(str(folder / "openvino" / "model.xml"), folder, QuantizeConfig(data=data, subset=subset),
-             artifacts={"openvino": folder / "openvino" / "model.xml", "tflite": folder / "model.tflite"})
-    return _int8_artifacts(folder), result.macc
+    return _int8(src, str(folder / "openvino" / "model.xml"), folder, data, subset)
 
 
 def zoo_int8(name: str, data: str, work: Path, subset: int) -> tuple[dict[str, Path], int]:
     """A trained zoo model's INT8 artifacts (as zoo_compare.py builds them), and its MACC."""
-    from edgeemo.export.convert import convert
-    from edgeemo.quantize import QuantizeConfig, quantize
     from edgeemo.sources import Overrides, load_source
 
-    folder = work / name
-    result = convert(load_source(name, Overrides()), folder, ("openvino", "tflite"))
-    quantize(name, folder, QuantizeConfig(data=data, subset=subset),
+    return _int8(load_source(name, Overrides()), name, work / name, data, subset)
+
+
+def _int8(src, ref: str, folder: Path, data: str, subset: int) -> tuple[dict[str, Path], int]:
+    """``src`` converted to an IR and a .tflite in ``folder`` and both quantized (``ref``: the model as quantize names
+    it); the INT8 artifacts that came out, and the MACC."""
+    from edgeemo.export.convert import convert
+    from edgeemo.quantize import QuantizeConfig, quantize
+
+    result = convert(src, folder, ("openvino", "tflite"))
+    quantize(ref, folder, QuantizeConfig(data=data, subset=subset),
              artifacts={"openvino": folder / "openvino" / "model.xml", "tflite": folder / "model.tflite"})
-    return _int8_artifacts(folder), result.macc
-
-
-def _int8_artifacts(folder: Path) -> dict[str, Path]:
     paths = {"OpenVINO INT8": folder / "openvino-int8" / "model.xml", "LiteRT INT8": folder / "model_int8.tflite"}
-    return {label: path for label, path in paths.items() if path.is_file()}
+    return {label: path for label, path in paths.items() if path.is_file()}, result.macc
 
 
 def main() -> None:
