@@ -40,6 +40,7 @@ def test_every_runtime(artifacts, cli, path, runtime, extra):
     report = result.json()
     _check(report, runtime, 30)
     assert report["threads"] == 1
+    assert report["input"] == "random pixels, normalised by the model card"  # the range the model is fed
 
 
 def test_openvino_on_onnx_and_time_limit(artifacts, cli):

@@ -87,6 +87,25 @@ def test_measure_uses_the_runtimes_own_latency_where_it_keeps_one(tmp_path):
         measure(ort_session, [], iterations=1)
 
 
+def test_random_inputs_are_pixels_in_the_range_the_card_normalises_to(tmp_path):
+    """Like benchmark_app's fill, pixels uniform over 0-255; with a card's mean/scale, per channel in the model's
+    layout (the range a kiosk feeds: it can change an FP32 IR's speed in bf16)."""
+    from edgeemo.runtime import Session
+
+    session = load(tiny_onnx(tmp_path / "m.onnx"), "onnxruntime")
+    raw = np.stack(random_inputs(session, 8))
+    assert raw.shape == (8, 1, 3, 8, 8) and 0 <= raw.min() < 10 and 245 < raw.max() <= 255
+    unit = np.stack(random_inputs(session, 8, mean=[127.5], scale=[127.5]))
+    np.testing.assert_allclose(unit, raw / 127.5 - 1, atol=1e-6)  # same seed, same pixels
+    nhwc = np.stack(random_inputs(Session([1, 8, 8, 3], "NHWC"), 8, mean=[0, 100, 200], scale=[1, 1, 2]))
+    assert nhwc.shape == (8, 1, 8, 8, 3)
+    lows, highs = nhwc.min(axis=(0, 1, 2, 3)), nhwc.max(axis=(0, 1, 2, 3))
+    assert (lows < [10, -90, -95]).all() and (lows >= [0, -100, -100]).all()
+    assert (highs > [245, 145, 22]).all() and (highs <= [255, 155, 27.5]).all()
+    with pytest.raises(ModelLoadError, match="2 mean/scale values for an input of 3 channels"):
+        random_inputs(session, 1, mean=[1, 2])
+
+
 def test_openvino_infers_synchronously_on_the_calling_thread(tmp_path):
     """One blocking infer() per run, as a kiosk calls it and as `benchmark_app -api sync` times it (start_async + wait
     hands each inference to a worker thread: twice the latency of a small INT8 IR on an idle VM); real inference

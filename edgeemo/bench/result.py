@@ -25,7 +25,7 @@ class BenchResult:
     compile_ms: float
     first_inference_ms: float
     precision: str
-    input: str  # "random" or "faces from DIR"
+    input: str  # what was fed: random pixels (normalised as the card says) or "faces from DIR"
     end_to_end_ms: LatencyStats | None = None  # decode + preprocess + infer of one real image
     preprocess_ms: LatencyStats | None = None  # its decode + preprocess part, same iterations
     environment: dict = field(default_factory=dict)

@@ -33,11 +33,14 @@ def check_duration(iterations: int | None, seconds: float | None) -> None:
 
 
 def _inputs(session: Session, spec, data: str | None, n: int = 16) -> tuple[list, str]:
-    """``n`` pre-encoded batches: faces from DATA preprocessed by the model's spec, else seeded random values."""
+    """``n`` pre-encoded batches: faces from DATA preprocessed by the model's spec, else seeded random pixels (0-255,
+    normalised by the spec's mean/scale where there is one: the range the model sees)."""
     from edgeemo.runtime import random_inputs
 
     if not (data and spec is not None):
-        return random_inputs(session, n), "random"
+        if spec is None:
+            return random_inputs(session, n), "random pixels 0-255 (no model card: as benchmark_app fills a float input)"
+        return random_inputs(session, n, mean=spec.mean, scale=spec.scale), "random pixels, normalised by the model card"
     from edgeemo.data import load_dataset
     from edgeemo.data.preprocess import preprocess
 

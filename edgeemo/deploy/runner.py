@@ -117,13 +117,16 @@ def selftest(args) -> int:
 
 
 def bench(args) -> int:
-    """edgeemo bench's protocol (edgeemo_runtime.measure): 16 seeded random inputs encoded beforehand, the first call
-    alone, warm-up, N timed calls; OpenVINO's own latency figure where it keeps one."""
+    """edgeemo bench's protocol (edgeemo_runtime.measure): 16 seeded batches of random pixels normalised as the card
+    says, encoded beforehand, the first call alone, warm-up, N timed calls; OpenVINO's own latency figure where it
+    keeps one."""
     from edgeemo_runtime import random_inputs
     from edgeemo_runtime.measure import measure
 
-    model = open_model(load_card(), args.threads)
-    m = measure(model, random_inputs(model), iterations=args.iterations, warmup=args.warmup)
+    card = load_card()
+    model = open_model(card, args.threads)
+    m = measure(model, random_inputs(model, mean=card.get("mean"), scale=card.get("scale")), iterations=args.iterations,
+                warmup=args.warmup)
     stats = m.latency
     print(json.dumps({"latency_ms": stats.to_dict(), "wall_ms": m.wall.to_dict(), "latency_source": m.source,
                       "throughput_fps": 1000.0 * model.batch / stats.mean, "first_inference_ms": m.first_ms,

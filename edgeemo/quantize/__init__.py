@@ -237,8 +237,8 @@ def _quantize(ref, out: Path, cfg: QuantizeConfig, on_step, artifacts, start, so
                         + (f" (NNCF has no accuracy control for {fmt})" if not FORMATS[fmt].accuracy_control else ""))
                 item.warning = f"{item.warning}; {over}" if item.warning else over
                 warnings.append(over)
-        item.latency_fp32_ms = _latency(fp32_path)
-        item.latency_int8_ms = _latency(target)
+        item.latency_fp32_ms = _latency(fp32_path, spec)
+        item.latency_int8_ms = _latency(target, spec)
         item.latency_ratio = item.latency_int8_ms / item.latency_fp32_ms
         result.artifacts.append(item)
 
@@ -262,11 +262,13 @@ def _torch_source(src, card: dict):
                        "PyTorch file) to read its BatchNorm statistics; give that instead of the artifact, or use --data")
 
 
-def _latency(path: Path) -> float:
+def _latency(path: Path, spec) -> float:
+    """Median ms at 1 thread in the device's own compute precision (what a deployment gets), on the input range the
+    card's mean/scale give."""
     from edgeemo.runtime import load
     from edgeemo.runtime.measure import quick_latency
 
-    return quick_latency(load(path, threads=1)).median  # the device's own compute precision: what a deployment gets
+    return quick_latency(load(path, threads=1), mean=spec.mean, scale=spec.scale).median
 
 
 def _copy_card(target: Path, card: dict) -> None:

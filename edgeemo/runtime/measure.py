@@ -84,8 +84,8 @@ def measure(session, inputs: list, iterations: int | None = 100, seconds: float 
     return Measurement(samples, reported, first_ms)
 
 
-def quick_latency(session, iterations: int = 50) -> LatencyStats:
-    """A short measurement on seeded random inputs (e.g. INT8 vs FP32 inside quantize)."""
+def quick_latency(session, iterations: int = 50, mean=None, scale=None) -> LatencyStats:
+    """A short measurement on seeded random pixels, normalised by ``mean``/``scale`` (e.g. INT8 vs FP32 in quantize)."""
     from . import random_inputs
 
-    return measure(session, random_inputs(session, 4), iterations=iterations, warmup=5).latency
+    return measure(session, random_inputs(session, 4, mean=mean, scale=scale), iterations=iterations, warmup=5).latency
