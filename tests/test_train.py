@@ -29,6 +29,32 @@ def test_train_tiny_then_resume(shared_data, tmp_path, cli):
     assert set(card["validation"]) >= {"accuracy", "macro_recall", "macro_f1", "per_class", "confusion"}
 
 
+def test_a_run_stopped_mid_way_leaves_a_card_that_eval_reads(shared_data, tmp_path, cli):
+    """Each best checkpoint is written with its own card (marked unfinished), so a run still training, or stopped,
+    can be evaluated; resuming and finishing marks it finished."""
+    from edgeemo.train import TrainConfig, train
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_epoch_1(log):
+        raise Stop
+
+    out = tmp_path / "run"
+    cfg = TrainConfig(arch="emolite", data=str(shared_data), out=str(out), epochs=2, limit=96, batch_size=16, threads=1)
+    with pytest.raises(Stop):
+        train(cfg, on_epoch=stop_after_epoch_1)
+    card = json.loads((out / "model.json").read_text())
+    assert card["training"]["finished"] is False and card["training"]["best_epoch"] == 1 and len(card["history"]) == 1
+    assert card["validation"]["per_class"]["anger"]["support"] > 0
+    ckplus = shared_data.parent / "ckplus48_dev"
+    result = cli("eval", str(out / "weights.pt"), "--data", str(ckplus), "--json")
+    assert result.code == 0, result.stderr
+    assert result.json()["n"] == 347
+    assert train(cfg).best_epoch in (1, 2)
+    assert json.loads((out / "model.json").read_text())["training"]["finished"] is True
+
+
 def test_train_is_reproducible(shared_data, tmp_path):
     from edgeemo.train import TrainConfig, train
 

@@ -255,12 +255,15 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         log = EpochLog(epoch, float(np.mean(losses)), correct / len(order), metrics["accuracy"], metrics["macro_recall"],
                        time.perf_counter() - t0)
         state["history"].append(asdict(log))
+        state["epoch"] = epoch
         if metrics["macro_recall"] > state["best"]:
             state.update(best=metrics["macro_recall"], best_epoch=epoch, stale=0)
             _save_weights(kept, out / "weights.pt", fp16=not cfg.qat)
+            if not cfg.qat:  # the checkpoint's own card beside it: `eval` and `bench` read a run still training
+                card = _card(cfg, spec, _plain(metrics), state, len(x_train), len(x_val), bad_train + bad_val, dataset)
+                _write_card(out, card, aligner, finished=False)
         else:
             state["stale"] += 1
-        state["epoch"] = epoch
         with atomic_path(last) as tmp:
             torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                         "state": state, "config": asdict(cfg), **({"ema": averaged.state_dict()} if averaged is not None else {})}, tmp)
@@ -271,17 +274,12 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     best_state = {k: v.float() for k, v in torch_load(out / "weights.pt").items()}
     best = model if cfg.qat else create_model(cfg.arch, pretrained=False)  # a QAT state dict needs its quantizers
     best.load_state_dict(best_state)
-    validation = _validate(best, x_val_t, y_val, labels)
-    validation["per_class"] = {k: asdict(v) for k, v in validation["per_class"].items()}
+    validation = _plain(_validate(best, x_val_t, y_val, labels))
     card = _card(cfg, spec, validation, state, len(x_train), len(x_val), bad_train + bad_val, dataset)
-    if aligner is not None:
-        card["align"] = True  # eval and the kiosk align by default for this model
-        card["data"]["alignment"] = aligner.stats.to_dict()
     if cfg.qat:
         card["weights"] = "weights.pt (QAT state dict with NNCF's quantizer parameters, FP32)"
         card["qat"] = _export_qat(best, spec, card, out, x_val_t.numpy(), y_val, labels)
-    with atomic_path(out / "model.json") as tmp:
-        tmp.write_text(json.dumps(card, indent=2) + "\n")
+    _write_card(out, card, aligner, finished=True)
     _plot(state["history"], out / "curve.png")
     history = [EpochLog(**h) for h in state["history"]]
     return TrainResult(str(out / "weights.pt"), str(out / "model.json"), state["best_epoch"], validation, history)
@@ -318,6 +316,22 @@ def _ema(model, decay: float):
 def _smoothed_nll(log_p, y, eps: float):
     nll = -log_p.gather(1, y[:, None]).squeeze(1)
     return ((1 - eps) * nll - eps * log_p.mean(1)).mean()
+
+
+def _plain(metrics: dict) -> dict:
+    """Validation metrics with per-class results as plain dicts (JSON)."""
+    return {**metrics, "per_class": {k: asdict(v) for k, v in metrics["per_class"].items()}}
+
+
+def _write_card(out: Path, card: dict, aligner, finished: bool) -> None:
+    """model.json beside weights.pt; ``finished`` False while training (the figures are then the checkpoint's epoch's,
+    computed before its weights were stored in FP16)."""
+    if aligner is not None:
+        card["align"] = True  # eval and the kiosk align by default for this model
+        card["data"]["alignment"] = aligner.stats.to_dict()
+    card["training"]["finished"] = finished
+    with atomic_path(out / "model.json") as tmp:
+        tmp.write_text(json.dumps(card, indent=2) + "\n")
 
 
 def _validate(model, x, y, labels: list[str]) -> dict:
