@@ -129,6 +129,22 @@ def test_openvino_infers_synchronously_on_the_calling_thread(tmp_path):
     assert np.allclose(session.output(), expected(x), atol=1e-3) and session.latency_ms() > 0
 
 
+def test_openvino_throughput_queue_is_kept_full_and_reports_each_requests_latency(tmp_path):
+    """One queue per session (not one per call), each request set once to one of the inputs and restarted on it
+    (as benchmark_app), stopped by count or by time; the figures are OpenVINO's per-request latencies."""
+    session = load(tiny_onnx(tmp_path / "m.onnx"), "openvino", threads=1, precision="f32", mode="throughput",
+                   requests=3)
+    inputs = [session.encode(np.full((1, 3, 8, 8), v, np.float32)) for v in (0.5, 2.0, 9.0)]
+    latencies = session.run_async(inputs, count=40)
+    queue = session._queue
+    assert len(latencies) == 40 and min(latencies) > 0 and len(queue) == 3
+    for j in range(len(queue)):  # request j ran on input j
+        np.testing.assert_allclose(queue[j].get_output_tensor(0).data, expected(inputs[j].data), atol=1e-3)
+    timed = session.run_async(inputs[1:], seconds=0.05)
+    assert len(timed) > 0 and session._queue is queue
+    np.testing.assert_allclose(queue[0].get_output_tensor(0).data, expected(inputs[1].data), atol=1e-3)
+
+
 def test_load_refuses_in_one_line(tmp_path):
     path = tiny_onnx(tmp_path / "m.onnx")
     with pytest.raises(ModelLoadError, match="cannot read .onnx"):

@@ -65,7 +65,7 @@ class Session:
         """The runtime's own latency figure for the last ``run`` (None where it keeps none)."""
         return None
 
-    run_async = None  # throughput mode: (inputs, count) -> per-request latencies in ms, where the runtime queues
+    run_async = None  # throughput mode: (inputs, count, seconds) -> per-request latencies in ms, where the runtime queues
 
     # the whole call
     @property
