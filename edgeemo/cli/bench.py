@@ -26,7 +26,8 @@ def bench(
     iterations: Annotated[int | None, typer.Option("--iterations", help="Timed iterations (default 200).")] = None,
     time_s: Annotated[float | None, typer.Option("--time", help="Stop after S seconds instead.")] = None,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed warm-up iterations.")] = 10,
-    data: Annotated[str | None, typer.Option("--data", help="Real preprocessed faces as inputs (and accuracy with --matrix).")] = None,
+    data: Annotated[str | None, typer.Option("--data", help="Real preprocessed faces as inputs (and accuracy with --matrix); "
+                                                            "without it, random 0-255 pixels normalised by the model card.")] = None,
     end_to_end: Annotated[bool, typer.Option("--end-to-end", help="Also time decode + preprocess + infer of a real image.")] = False,
     target: Annotated[str | None, typer.Option("--target", help="Apply a profile from targets/ (see `edgeemo targets`).")] = None,
     matrix: Annotated[bool, typer.Option("--matrix", help="MODEL is a convert/quantize folder: bench every artifact x runtime.")] = False,
