@@ -55,6 +55,26 @@ def test_a_run_stopped_mid_way_leaves_a_card_that_eval_reads(shared_data, tmp_pa
     assert json.loads((out / "model.json").read_text())["training"]["finished"] is True
 
 
+def test_classifier_only_moves_the_last_linear_layer_and_nothing_else(shared_data, tmp_path, cli):
+    """Decoupled training's second stage: from --init, only the classifier learns; every other weight and every
+    BatchNorm statistic stays as it was; refused without --init and for a model with no linear classifier."""
+    import torch
+
+    from edgeemo.train import TrainConfig, train
+
+    first = train(TrainConfig(arch="emolite", data=str(shared_data), out=str(tmp_path / "a"), epochs=1, limit=96,
+                              batch_size=16, threads=1))
+    train(TrainConfig(arch="emolite", data=str(shared_data), out=str(tmp_path / "b"), epochs=2, limit=96, batch_size=16,
+                      threads=1, init=first.weights, classifier_only=True, balance=1.0, lr=1e-2))
+    before, after = torch.load(first.weights), torch.load(tmp_path / "b" / "weights.pt")
+    moved = {k for k in before if not torch.equal(before[k], after[k])}
+    assert moved and moved <= {"fc.weight", "fc.bias"}
+    assert_one_line_error(cli("train", "emolite", "--data", str(shared_data), "--out", str(tmp_path / "c"), "--limit", "32",
+                              "--classifier-only"), "--classifier-only", "--init")
+    assert_one_line_error(cli("train", "mini-xception", "--data", str(shared_data), "--out", str(tmp_path / "d"), "--limit",
+                              "32", "--classifier-only", "--init", "zoo"), "no linear classifier")
+
+
 def test_train_is_reproducible(shared_data, tmp_path):
     from edgeemo.train import TrainConfig, train
 

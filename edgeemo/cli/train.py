@@ -48,6 +48,7 @@ def train(
                                          help="Random erasing: with probability P hide one rectangle of 2-20% of the face under noise (occlusion; 0 = off).")] = 0.0,
     low_res: Annotated[float, typer.Option("--low-res", min=0.0, max=1.0, metavar="P",
                                            help="With probability P train on the face shrunk to 3/8-3/4 of its side and upscaled back (small, distant faces; 48x48 datasets; 0 = off).")] = 0.0,
+    classifier_only: Annotated[bool, typer.Option("--classifier-only", help="Re-train only the last linear layer of --init's model, features and BatchNorm frozen (decoupled training's second stage: features learned on natural sampling, classifier re-balanced with --balance 1).")] = False,
     qat: Annotated[bool, typer.Option("--qat", help="NNCF quantization-aware fine-tuning of trained weights (--init): exports an INT8 IR.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Use at most N training images (quick runs).")] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="PyTorch CPU threads (default: all cores).")] = None,
@@ -81,7 +82,7 @@ def train(
     cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr or (1e-4 if qat else 2e-3), balance=balance,
                       label_smoothing=label_smoothing, patience=patience, seed=seed, split_seed=split_seed,
                       val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, mixup=mixup, ema=ema, align=align, fold_labels=folds, init=init, teacher=(teacher[0] if len(teacher) == 1 else teacher) if teacher else None, distill_weight=distill_weight,
-                      distill_temperature=distill_temperature, erase=erase, low_res=low_res, qat=qat,
+                      distill_temperature=distill_temperature, erase=erase, low_res=low_res, classifier_only=classifier_only, qat=qat,
                       limit=limit, threads=threads, command="edgeemo " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, disable=json_out or not err_console.is_terminal, transient=True) as bar:

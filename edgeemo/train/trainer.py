@@ -57,6 +57,7 @@ class TrainConfig:
     distill_temperature: float = 1.0  # both distributions softened by T (Hinton et al.), the term scaled by T**2
     erase: float = 0.0  # probability of random erasing: one rectangle of 2-20% of the face filled with noise (0 = off)
     low_res: float = 0.0  # probability of a low-resolution view: shrunk to 3/8-3/4 of its side, upscaled back (0 = off)
+    classifier_only: bool = False  # decoupled training's 2nd stage (cRT): only the last linear layer learns, on --init
     qat: bool = False  # NNCF quantization-aware fine-tuning of trained weights -> INT8 OpenVINO IR
     qat_calibration: int = 300  # training images that initialise the quantizer ranges
     command: str = ""
@@ -167,6 +168,10 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         raise EdgeemoError("--qat fine-tunes trained weights: give --init zoo or --init WEIGHTS.pt")
     if cfg.qat and cfg.ema:
         raise EdgeemoError("--ema averages float weights; it does not combine with --qat")
+    if cfg.classifier_only and not cfg.init:
+        raise EdgeemoError("--classifier-only re-trains the classifier of trained features: give --init zoo or --init WEIGHTS.pt")
+    if cfg.classifier_only and cfg.qat:
+        raise EdgeemoError("--classifier-only and --qat: choose one")
     if cfg.init == "zoo":
         from edgeemo.models import weights_path
 
@@ -182,6 +187,8 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
 
         pick = np.random.default_rng(cfg.seed).permutation(len(x_train))[: cfg.qat_calibration]
         model = quantize_for_training(model, normalize(x_train[np.sort(pick)], spec))
+    if cfg.classifier_only:
+        _freeze_all_but_classifier(model)
     teacher = _teacher(cfg, spec, x_train) if cfg.teacher else None
     averaged = _ema(model, cfg.ema) if cfg.ema else None
     kept = averaged.module if averaged is not None else model  # the weights validated, saved and resumed as the result
@@ -193,7 +200,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     sample_weight /= sample_weight.sum()
     seen = np.bincount(y_train, weights=sample_weight, minlength=len(labels))
     log_prior = torch.from_numpy(np.log(np.maximum(seen, 1e-12)).astype(np.float32))  # class prior the sampler shows
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, len(x_train) // cfg.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=cfg.epochs * steps_per_epoch, pct_start=0.15)
 
@@ -221,7 +228,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     rng = np.random.default_rng(cfg.seed + 1000 * state["epoch"])
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
         t0 = time.perf_counter()
-        model.train()
+        model.train(not cfg.classifier_only)  # frozen features keep their BatchNorm statistics
         order = rng.choice(len(x_train), size=steps_per_epoch * cfg.batch_size, p=sample_weight)
         losses, correct = [], 0
         for step in range(steps_per_epoch):
@@ -316,6 +323,19 @@ def _ema(model, decay: float):
 def _smoothed_nll(log_p, y, eps: float):
     nll = -log_p.gather(1, y[:, None]).squeeze(1)
     return ((1 - eps) * nll - eps * log_p.mean(1)).mean()
+
+
+def _freeze_all_but_classifier(model) -> None:
+    """Only the model's last linear layer keeps learning (Kang et al., decoupled training: classifier re-training)."""
+    import torch
+
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    if not linears:
+        raise EdgeemoError("--classifier-only: this model has no linear classifier layer")
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    for parameter in linears[-1].parameters():
+        parameter.requires_grad_(True)
 
 
 def _plain(metrics: dict) -> dict:
