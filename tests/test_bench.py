@@ -68,6 +68,7 @@ def test_throughput_mode(artifacts, cli):
     report = result.json()
     assert report["mode"] == "throughput" and report["throughput_fps"] > 0 and report["iterations"] == 200
     assert "InferRequest.latency" in report["latency_source"] and report["latency_ms"]["min"] > 0
+    assert report["first_inference_ms"] > 0
     timed = cli("bench", str(artifacts / "openvino" / "model.xml"), "--mode", "throughput", "--time", "0.3", "--json")
     assert timed.code == 0, timed.stderr
     assert timed.json()["iterations"] > 10
