@@ -128,6 +128,7 @@ def _cap_torch_onednn_at_avx2() -> None:
 
 def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: None,
           on_batch: Callable[[int, int], None] = lambda done, total: None) -> TrainResult:
+    _check_options(cfg)
     _cap_torch_onednn_at_avx2()
     import torch
 
@@ -164,14 +165,6 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     x_val, y_val, bad_val = _load_pixels(val_set, spec, labels)
     x_val_t = torch.from_numpy(normalize(x_val, spec))
 
-    if cfg.qat and not cfg.init:
-        raise EdgeemoError("--qat fine-tunes trained weights: give --init zoo or --init WEIGHTS.pt")
-    if cfg.qat and cfg.ema:
-        raise EdgeemoError("--ema averages float weights; it does not combine with --qat")
-    if cfg.classifier_only and not cfg.init:
-        raise EdgeemoError("--classifier-only re-trains the classifier of trained features: give --init zoo or --init WEIGHTS.pt")
-    if cfg.classifier_only and cfg.qat:
-        raise EdgeemoError("--classifier-only and --qat: choose one")
     if cfg.init == "zoo":
         from edgeemo.models import weights_path
 
@@ -323,6 +316,18 @@ def _ema(model, decay: float):
 def _smoothed_nll(log_p, y, eps: float):
     nll = -log_p.gather(1, y[:, None]).squeeze(1)
     return ((1 - eps) * nll - eps * log_p.mean(1)).mean()
+
+
+def _check_options(cfg: TrainConfig) -> None:
+    """Options that cannot go together, refused before any image is read."""
+    if cfg.qat and not cfg.init:
+        raise EdgeemoError("--qat fine-tunes trained weights: give --init zoo or --init WEIGHTS.pt")
+    if cfg.qat and cfg.ema:
+        raise EdgeemoError("--ema averages float weights; it does not combine with --qat")
+    if cfg.classifier_only and not cfg.init:
+        raise EdgeemoError("--classifier-only re-trains the classifier of trained features: give --init zoo or --init WEIGHTS.pt")
+    if cfg.classifier_only and cfg.qat:
+        raise EdgeemoError("--classifier-only and --qat: choose one")
 
 
 def _freeze_all_but_classifier(model) -> None:
