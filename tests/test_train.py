@@ -73,6 +73,15 @@ def test_classifier_only_moves_the_last_linear_layer_and_nothing_else(shared_dat
                               "--classifier-only"), "--classifier-only", "--init")
     assert_one_line_error(cli("train", "mini-xception", "--data", str(shared_data), "--out", str(tmp_path / "d"), "--limit",
                               "32", "--classifier-only", "--init", "zoo"), "no linear classifier")
+    # option conflicts are refused before any image is read (here there is none to read)
+    from edgeemo.errors import EdgeemoError
+
+    absent = dict(arch="emolite", data=str(tmp_path / "absent"), out=str(tmp_path / "e"))
+    for options, message in ((dict(qat=True), "--qat fine-tunes"), (dict(qat=True, ema=0.9, init="zoo"), "--ema"),
+                             (dict(classifier_only=True, qat=True, init="zoo"), "--classifier-only and --qat")):
+        with pytest.raises(EdgeemoError, match=message):
+            train(TrainConfig(**absent, **options))
+    assert not (tmp_path / "e").exists()
 
 
 def test_train_is_reproducible(shared_data, tmp_path):
