@@ -37,9 +37,9 @@ def _inputs(session: Session, spec, data: str | None, n: int = 16) -> tuple[list
     normalised by the spec's mean/scale where there is one: the range the model sees)."""
     from edgeemo.runtime import random_inputs
 
-    if not (data and spec is not None):
-        if spec is None:
-            return random_inputs(session, n), "random pixels 0-255 (no model card: as benchmark_app fills a float input)"
+    if spec is None:
+        return random_inputs(session, n), "random pixels 0-255 (no model card: as benchmark_app fills a float input)"
+    if not data:
         return random_inputs(session, n, mean=spec.mean, scale=spec.scale), "random pixels, normalised by the model card"
     from edgeemo.data import load_dataset
     from edgeemo.data.preprocess import preprocess
@@ -120,11 +120,10 @@ def benchmark(ref: str, runtime: str | None = None, device: str = "CPU", mode: s
     inputs, input_desc = _inputs(session, spec, data)
     batch = session.batch
     if mode == "throughput" and session.run_async is not None:
-        count = iterations or 1000
         t0 = time.perf_counter()
         session.run(inputs[0])  # the first inference alone, as in latency mode
         first = (time.perf_counter() - t0) * 1e3
-        session.run_async(inputs, min(count, 20))  # warm-up
+        session.run_async(inputs, min(iterations or 20, 20))  # warm-up
         t0 = time.perf_counter()
         samples = session.run_async(inputs, iterations, None if iterations else seconds)
         wall = time.perf_counter() - t0

@@ -218,6 +218,13 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
             scheduler.last_epoch = min(state["epoch"] * steps_per_epoch, cfg.epochs * steps_per_epoch) - 1
             scheduler._step_count = scheduler.last_epoch + 1
 
+    from edgeemo.profile import profile
+
+    cost = profile(cfg.arch)  # once: the card is written at every best epoch and at the end
+
+    def card_of(validation: dict) -> dict:
+        return _card(cfg, spec, cost, validation, state, len(x_train), len(x_val), bad_train + bad_val, dataset)
+
     rng = np.random.default_rng(cfg.seed + 1000 * state["epoch"])
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
         t0 = time.perf_counter()
@@ -260,8 +267,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
             state.update(best=metrics["macro_recall"], best_epoch=epoch, stale=0)
             _save_weights(kept, out / "weights.pt", fp16=not cfg.qat)
             if not cfg.qat:  # the checkpoint's own card beside it: `eval` and `bench` read a run still training
-                card = _card(cfg, spec, _plain(metrics), state, len(x_train), len(x_val), bad_train + bad_val, dataset)
-                _write_card(out, card, aligner, finished=False)
+                _write_card(out, card_of(_plain(metrics)), aligner, finished=False)
         else:
             state["stale"] += 1
         with atomic_path(last) as tmp:
@@ -275,7 +281,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     best = model if cfg.qat else create_model(cfg.arch, pretrained=False)  # a QAT state dict needs its quantizers
     best.load_state_dict(best_state)
     validation = _plain(_validate(best, x_val_t, y_val, labels))
-    card = _card(cfg, spec, validation, state, len(x_train), len(x_val), bad_train + bad_val, dataset)
+    card = card_of(validation)
     if cfg.qat:
         card["weights"] = "weights.pt (QAT state dict with NNCF's quantizer parameters, FP32)"
         card["qat"] = _export_qat(best, spec, card, out, x_val_t.numpy(), y_val, labels)
@@ -420,10 +426,7 @@ def _teacher(cfg: TrainConfig, spec: ModelSpec, _x) -> Callable[[np.ndarray], np
     return soft
 
 
-def _card(cfg, spec, validation, state, n_train, n_val, unreadable, dataset) -> dict:
-    from edgeemo.profile import profile
-
-    cost = profile(cfg.arch)
+def _card(cfg, spec, cost, validation, state, n_train, n_val, unreadable, dataset) -> dict:
     return {
         **spec.to_dict(),
         "architecture": cfg.arch,
