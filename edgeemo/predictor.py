@@ -36,14 +36,29 @@ def find_card(path: Path) -> dict | None:
     for folder in (path.parent, path.parent.parent):
         card = folder / "model.json"
         if card.is_file():
-            try:
-                found = json.loads(card.read_text())
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise ModelLoadError(f"{card}: not a valid model card (JSON: {exc})") from exc
-            if not isinstance(found, dict):
-                raise ModelLoadError(f"{card}: not a valid model card (a JSON object was expected)")
-            return found
+            return _read_card(card)
     return None
+
+
+def weights_card(path: Path) -> dict | None:
+    """The card of trained weights: the zoo's ``<name>.json`` beside ``<name>.pt`` (its ``weights`` field names the
+    file, as in ``models/`` or a copy of that pair), else the ``model.json`` that ``edgeemo train`` writes beside them."""
+    named = path.with_suffix(".json")
+    if path.suffix.lower() in (".pt", ".pth") and named.is_file():
+        card = _read_card(named)
+        if str(card.get("weights", "")).split(" ")[0] == path.name:
+            return card
+    return find_card(path)
+
+
+def _read_card(card: Path) -> dict:
+    try:
+        found = json.loads(card.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelLoadError(f"{card}: not a valid model card (JSON: {exc})") from exc
+    if not isinstance(found, dict):
+        raise ModelLoadError(f"{card}: not a valid model card (a JSON object was expected)")
+    return found
 
 
 def spec_from_card(card: dict, name: str) -> ModelSpec:

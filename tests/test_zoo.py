@@ -114,6 +114,28 @@ def test_weights_from_edgeemo_train_open_without_arch(tmp_path):
     assert trained_arch(str(tmp_path / "weights.pt")) is None
 
 
+def test_zoo_weights_file_opens_with_its_own_card(shared_data, tmp_path):
+    """`edgeemo eval models/emofast-pruned.pt` (or a copy of the .pt/.json pair): the zoo card beside the weights gives
+    the architecture and the training record, so eval picks the model's own validation split instead of every image
+    (the training images included), whatever the conversion cache holds."""
+    import shutil
+
+    from edgeemo.evaluate import plan_split
+    from edgeemo.models import zoo_dir
+    from edgeemo.sources.load import trained_arch
+
+    for suffix in (".pt", ".json"):
+        shutil.copyfile(zoo_dir() / f"emofast-pruned{suffix}", tmp_path / f"emofast-pruned{suffix}")
+    copy = str(tmp_path / "emofast-pruned.pt")
+    assert trained_arch(copy) == "emofast-pruned"
+    assert plan_split(copy, str(shared_data)) == plan_split("emofast-pruned", str(shared_data))
+    assert plan_split(copy, str(shared_data)).part == "val"
+    shutil.copyfile(tmp_path / "emofast-pruned.pt", tmp_path / "other.pt")
+    shutil.copyfile(tmp_path / "emofast-pruned.json", tmp_path / "other.json")  # its weights field names another file
+    assert trained_arch(str(tmp_path / "other.pt")) is None
+    assert plan_split(str(tmp_path / "other.pt"), str(shared_data)).part == "all"
+
+
 def test_cli_and_zoo_specs_load_without_torch():
     """Commands on artifacts and --help start without importing torch; only building a zoo model loads it."""
     import subprocess

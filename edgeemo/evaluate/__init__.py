@@ -48,17 +48,17 @@ def _training_card(ref: str) -> dict:
     from pathlib import Path
 
     from edgeemo.models import list_models, zoo_card
-    from edgeemo.predictor import find_card
+    from edgeemo.predictor import weights_card
 
     if ref in list_models():
         return zoo_card(ref)
     path = Path(ref)
-    beside = (find_card(path) if path.is_file() else None) or {}
+    beside = (weights_card(path) if path.is_file() else None) or {}
     if "training" in beside:
         return beside
     source = beside.get("source")
     if source and source not in list_models() and Path(source).is_file():  # converted from weights of `edgeemo train`
-        origin = find_card(Path(source)) or {}
+        origin = weights_card(Path(source)) or {}
         return origin if "training" in origin else {}
     return zoo_card(source)
 
@@ -73,10 +73,10 @@ def trained_aligned(ref: str) -> bool:
     its artifacts' card): eval and run then align too."""
     from pathlib import Path
 
-    from edgeemo.predictor import find_card
+    from edgeemo.predictor import weights_card
 
     path = Path(ref)
-    beside = (find_card(path) if path.is_file() else None) or {}
+    beside = (weights_card(path) if path.is_file() else None) or {}
     return bool(beside.get("align") or _training_card(ref).get("align"))
 
 

@@ -127,14 +127,14 @@ def load_source(
 
 
 def trained_arch(ref: str) -> str | None:
-    """The zoo architecture of weights written by ``edgeemo train`` (its model.json beside them), else None."""
+    """The zoo architecture of trained weights (their card beside them: train's model.json, the zoo's own), else None."""
     from edgeemo.models import list_models
-    from edgeemo.predictor import find_card
+    from edgeemo.predictor import weights_card
 
     path = Path(ref)
     if path.suffix.lower() not in (".pt", ".pth") or not path.is_file():
         return None
-    card = find_card(path) or {}
+    card = weights_card(path) or {}
     arch = card.get("architecture") if "training" in card else None
     return arch if arch in list_models() else None
 
