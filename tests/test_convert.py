@@ -137,6 +137,24 @@ def test_torchscript_exported_program_and_checkpoint(arch_file, tmp_path, cli):
     np.testing.assert_allclose(outs[0], outs[2], atol=1e-5)
 
 
+def test_one_hot_source_outputs_warn_that_the_check_proves_little(arch_file, tmp_path, cli):
+    """A softmax model fed inputs far outside its training range (0-255 noise, no --scale) answers one-hot, and an
+    artifact that computes anything before the softmax would pass: convert says so (stderr, and "warnings" in the
+    JSON); with the right --scale, or for a zoo model with its card's facts, it does not."""
+    tiny = _tiny(arch_file)
+    with torch.no_grad():
+        tiny.fc.weight.mul_(4)  # logits of tens on 0-255 noise: one-hot within the check's 1e-4
+    model = torch.nn.Sequential(tiny, torch.nn.Softmax(dim=1)).eval()
+    torch.jit.trace(model, torch.zeros(1, 1, 32, 32)).save(str(tmp_path / "soft.pt"))
+    args = ("convert", str(tmp_path / "soft.pt"), "--input-shape", "1,1,32,32", "--to", "onnx", "--json")
+    raw = cli(*args, "--out", str(tmp_path / "raw"))
+    assert raw.code == 0, raw.stderr
+    assert "one-hot on 32 of 32" in raw.json()["warnings"][0] and "warning:" in raw.stderr
+    scaled = cli(*args, "--scale", "255", "--out", str(tmp_path / "scaled"))
+    assert scaled.code == 0 and scaled.json()["warnings"] == [] and "warning" not in scaled.stderr
+    assert convert(load_source("emolite", Overrides()), tmp_path / "zoo", formats=("onnx",)).warnings == []
+
+
 def test_onnx_source_converts_onward(tmp_path):
     convert(load_source("emolite", Overrides()), tmp_path / "a", formats=("onnx",))
     result = convert(load_source(str(tmp_path / "a" / "model.onnx"), Overrides()), tmp_path / "b", formats=("openvino", "tflite"))

@@ -19,6 +19,7 @@ from edgeemo.cli.common import (esc,
     MeanOpt,
     ScaleOpt,
     console,
+    err_console,
     human,
     overrides,
     print_json,
@@ -83,6 +84,8 @@ def convert(
         cost = f"MACC {human(result.macc)}  params {human(result.params)}  " if result.macc else ""
         console.print(f"{esc(cost)}total {result.seconds:.1f}s  card: {esc(out)}/model.json  report: {esc(out)}/convert.json")
         console.print(f"[dim]source weights sha256 {esc(result.source_sha256)}[/dim]")
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {esc(warning)}")
     if result.failed:
         worst = result.failed[0]
         raise EdgeemoError(worst.error or f"{worst.format} {worst.precision} failed")

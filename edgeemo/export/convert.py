@@ -15,7 +15,7 @@ from edgeemo.errors import EdgeemoError
 from edgeemo.export.job import ExportJob
 from edgeemo.export.onnx import write_onnx
 from edgeemo.sources import SourceModel
-from edgeemo.export.validate import compare, is_probability
+from edgeemo.export.validate import compare, is_probability, weak_reference
 from edgeemo.resolve import source_sha256
 from edgeemo.formats import FORMATS as ARTIFACT_FORMATS
 from edgeemo.formats import artifact_path
@@ -56,6 +56,7 @@ class ConvertResult:
     seconds: float = 0.0
     artifacts: list[Artifact] = field(default_factory=list)
     source_sha256: str | None = None  # the source weights' hash, also in the model card
+    warnings: list[str] = field(default_factory=list)  # e.g. a parity check that proves little (validate.weak_reference)
 
     @property
     def failed(self) -> list[Artifact]:
@@ -133,6 +134,9 @@ def _convert(src, out: Path, formats, fp16, batch, inputs, inputs_kind, referenc
     if trained_aligned(src.ref):
         card["align"] = True  # trained on eyes-level faces: eval and the kiosk align for it by default
     result = ConvertResult(src.ref, src.framework, str(out), inputs_kind, len(inputs), source_sha256=card["source_sha256"])
+    weak = weak_reference(reference)
+    if weak:
+        result.warnings.append(weak)
     with tempfile.TemporaryDirectory(dir=out, prefix=".convert-") as tmp:
         tmp = Path(tmp)
         onnx_path = None

@@ -23,6 +23,21 @@ def is_probability(outputs: np.ndarray) -> bool:
     return bool(outputs.min() >= -1e-6 and np.allclose(outputs.sum(axis=-1), 1.0, atol=1e-3))
 
 
+def weak_reference(reference: np.ndarray) -> str | None:
+    """Why a parity check against these source outputs proves little, or None: probabilities that are one-hot on
+    most inputs compare equal whatever an artifact computes before its softmax (typically inputs outside the range
+    the model was trained on: the preprocessing facts are wrong or missing)."""
+    reference = reference.reshape(len(reference), -1)
+    if len(reference) == 0 or reference.shape[1] < 2 or not is_probability(reference):
+        return None
+    one_hot = int(np.sum(reference.max(axis=1) >= 1.0 - FP32_ATOL))  # every other class within the tolerance of 0
+    if 4 * one_hot < 3 * len(reference):
+        return None
+    return (f"the source's outputs are one-hot on {one_hot} of {len(reference)} verification inputs, so the parity "
+            "check proves little: are the preprocessing facts right (--mean/--scale, --channel-order)? Verify on real "
+            "faces with --data")
+
+
 def compare(reference: np.ndarray, candidate: np.ndarray, precision: str = "fp32") -> Parity:
     """Max abs diff and top-1 agreement; a disagreement only counts when the source's choice was clear."""
     reference = reference.reshape(len(reference), -1).astype(np.float64)
