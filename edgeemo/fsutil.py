@@ -80,11 +80,14 @@ def check_out_dir(path: str | os.PathLike) -> Path:
     from edgeemo.errors import EdgeemoError
 
     out = Path(path)
-    for place in (out, *out.parents):
-        if place.exists():
-            if not place.is_dir():
-                raise EdgeemoError(f"--out {out}: {place} is a file, not a folder")
-            break
+    try:
+        for place in (out, *out.parents):
+            if place.exists():
+                if not place.is_dir():
+                    raise EdgeemoError(f"--out {out}: {place} is a file, not a folder")
+                break
+    except OSError as exc:  # e.g. a name longer than the file system allows
+        raise EdgeemoError(f"--out {out}: {exc.strerror or exc}") from exc
     return out
 
 
@@ -103,8 +106,15 @@ def check_out_file(path: str | os.PathLike, flag: str = "--out") -> Path:
 @contextlib.contextmanager
 def made_dir(path: Path) -> Iterator[Path]:
     """Create ``path`` (and missing parents); if the block fails or is interrupted, remove what this call created."""
+    from edgeemo.errors import EdgeemoError
+
     first_new = next((p for p in reversed((path, *path.parents)) if not p.exists()), None)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        if first_new is not None:
+            shutil.rmtree(first_new, ignore_errors=True)
+        raise EdgeemoError(f"cannot create the folder {path}: {exc.strerror or exc}") from exc
     try:
         yield path
     except BaseException:

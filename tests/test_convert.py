@@ -198,6 +198,20 @@ def test_bad_inputs_are_one_line_and_leave_nothing(arch_file, tmp_path, cli):
         assert not [p for p in leftovers if p.suffix in (".onnx", ".tflite", ".xml", ".bin", ".part")], leftovers
 
 
+def test_output_paths_the_machine_refuses_are_one_line(tmp_path, cli):
+    """An --out the file system will not take (a name over its length limit; under /proc, a folder nothing can be
+    created in) is a one-line error naming the path, not an "internal error", for the commands that write folders."""
+    too_long = tmp_path / ("a" * 300) / "out"
+    result = cli("convert", "emolite", "--to", "onnx", "--out", str(too_long))
+    assert_one_line_error(result, "--out", "too long")
+    assert result.code == 2 and list(tmp_path.iterdir()) == []
+    if Path("/proc/self").is_dir():  # Linux: mkdir under /proc fails whoever runs it (root included)
+        for args in (("convert", "emolite", "--to", "onnx"), ("optimize", "emolite", "--target", "cpu-x86")):
+            result = cli(*args, "--out", "/proc/edgeemo-test/out")
+            assert_one_line_error(result, "/proc/edgeemo-test")
+            assert "internal error" not in result.stderr
+
+
 def test_unsupported_op_names_op_and_format(tmp_path, cli):
     path = tmp_path / "fftnet.py"
     path.write_text("import torch\nclass FFTNet(torch.nn.Module):\n"

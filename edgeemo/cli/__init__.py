@@ -97,6 +97,9 @@ def main() -> None:
             return
         if debug:
             raise
+        if isinstance(exc, OSError) and exc.filename:  # the machine refused a named path (missing, permission, disk full)
+            print(f"edgeemo: error: {exc.filename}: {one_line(exc.strerror or str(exc))}", file=sys.stderr)
+            sys.exit(1)
         print(f"edgeemo: internal error: {type(exc).__name__}: {one_line(str(exc))} (set EDGEEMO_DEBUG=1 for the traceback)",
               file=sys.stderr)
         sys.exit(1)
