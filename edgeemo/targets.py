@@ -52,7 +52,7 @@ def bench_settings(name: str, runtime: str | None, device: str, threads: int | N
     from edgeemo.runtime.openvino import devices as openvino_devices
 
     target = load_target(name)
-    device = target.device if device == "CPU" else device
+    device = target.device if device.upper() == "CPU" else device.upper()
     present = openvino_devices()
     if target.runtime == "openvino" and device == target.device and device.split(":")[0] not in present:
         raise EdgeemoError(f"--target {name}: {device} is not present on this host (present: {', '.join(present)}); "

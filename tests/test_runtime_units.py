@@ -171,6 +171,14 @@ def test_openvino_reports_what_it_computes_in_and_takes_a_hint(tmp_path):
     assert session.describe()["runtime"] == "openvino"
 
 
+def test_openvino_device_names_in_any_case(tmp_path):
+    """`--device cpu` is OpenVINO's CPU (its names are upper case; it refused the lower-case one as absent)."""
+    session = load(tiny_onnx(tmp_path / "m.onnx"), "openvino", device="cpu", threads=1, precision="f32")
+    assert session.device == "CPU"
+    x = np.random.default_rng(0).random((1, 3, 8, 8), dtype=np.float32)
+    np.testing.assert_allclose(session.infer(x), expected(x), atol=1e-5)
+
+
 def test_the_bundled_copy_runs_without_edgeemo(tmp_path):
     """deploy copies edgeemo/runtime/ as edgeemo_runtime/: it must import and measure with edgeemo unimportable."""
     package = tmp_path / "edgeemo_runtime"

@@ -52,6 +52,7 @@ class OpenVINOSession(Session):
 
         self._ov = ov
         path = Path(path)
+        device = device.upper()  # OpenVINO's names are upper case: `--device npu` means NPU
         core = ov.Core()
         check_device(device, list(core.available_devices))
         try:
