@@ -144,3 +144,26 @@ def test_fold_labels_add_training_images_and_leave_val_and_test_alone():
         assert all(s.label in labels and not s.path.name.startswith("disgust")
                    for s in restricted.split(part, 0.2, 0, 0.2).samples)
     assert _folded(data, {}, labels) == []
+
+
+def test_fer2013_csv_splits_are_the_same_in_every_process(tmp_path):
+    """A FER2013 CSV has no file names: its samples were keyed by Python's hash() of the pixels, which changes with
+    every process, so `train` and a later `eval` drew different validation splits (training faces among them)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    fer = tmp_path / "fer2013.csv"
+    with open(fer, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(("emotion", "pixels", "Usage"))
+        for i in range(60):
+            w.writerow((i % 7, " ".join(map(str, rng.integers(0, 256, 48 * 48))), "Training"))
+    probe = ("import hashlib, json; from edgeemo.data import load_dataset; "
+             f"v = load_dataset({str(fer)!r}).split('val', 0.2, 0, 0.1); "
+             "print(json.dumps(sorted(hashlib.sha256(s.pixels.tobytes()).hexdigest() for s in v.samples)))")
+    runs = [json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                                      env={**os.environ, "PYTHONHASHSEED": seed}).stdout) for seed in ("1", "2")]
+    assert runs[0] == runs[1] and len(runs[0]) >= 7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -48,7 +49,10 @@ class Sample:
 
     @property
     def key(self) -> str:
-        return str(self.path) if self.path is not None else f"pixels:{hash(self.pixels.tobytes())}"
+        if self.path is not None:
+            return str(self.path)
+        # the content, never Python's hash(): that one changes with every process, and with it every split
+        return "pixels:" + hashlib.blake2b(np.ascontiguousarray(self.pixels).tobytes(), digest_size=12).hexdigest()
 
     def load(self) -> np.ndarray | None:
         """The image as OpenCV reads it (gray HxW or BGR HxWx3), or None when unreadable."""
