@@ -167,3 +167,40 @@ def test_fer2013_csv_splits_are_the_same_in_every_process(tmp_path):
     runs = [json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                                       env={**os.environ, "PYTHONHASHSEED": seed}).stdout) for seed in ("1", "2")]
     assert runs[0] == runs[1] and len(runs[0]) >= 7
+
+
+def test_eval_knows_a_copy_of_the_training_data_by_its_fingerprint(tmp_path):
+    """A model's card names the folder it was trained on; a copy of that folder elsewhere (same images, same labels)
+    is still its training data, so eval's default is the model's own validation split, not every image (training
+    faces included). A copy with one label changed is other data."""
+    import json
+    import shutil
+
+    from edgeemo.evaluate import plan_split
+
+    original = tmp_path / "original"
+    (original / "images").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    rows = [("user.id", "image", "emotion")]
+    for i in range(24):
+        cv2.imwrite(str(original / "images" / f"{i}.png"), rng.integers(0, 255, (48, 48), dtype=np.uint8))
+        rows.append(("u", f"{i}.png", ("HAPPINESS", "sadness", "neutral")[i % 3]))
+    with open(original / "legend.csv", "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    labels = ["neutral", "happy", "sad", "surprise", "anger"]
+    dataset = load_dataset(original).restrict(tuple(labels))
+    card = {**get_spec("emolite").to_dict(), "architecture": "emolite", "training": {},
+            "data": {"source": str(original), "fingerprint": dataset.fingerprint(),
+                     "split_fractions": {"val": 0.25, "test": 0.25, "seed": 7}}}
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "weights.pt").write_bytes(b"")
+    (tmp_path / "run" / "model.json").write_text(json.dumps(card))
+    weights = str(tmp_path / "run" / "weights.pt")
+    copy = shutil.copytree(original, tmp_path / "elsewhere" / "copy")
+    assert load_dataset(copy).restrict(tuple(labels)).fingerprint() == dataset.fingerprint()
+    plan = plan_split(weights, str(copy))
+    assert (plan.part, plan.val_fraction, plan.test_fraction, plan.seed, plan.own) == ("val", 0.25, 0.25, 7, True)
+    assert plan_split(weights, str(original)) == plan
+    legend = (copy / "legend.csv").read_text().replace("u,0.png,HAPPINESS", "u,0.png,neutral")
+    (copy / "legend.csv").write_text(legend)
+    assert plan_split(weights, str(copy)).part == "all"

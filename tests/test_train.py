@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from edgeemo.data import load_dataset
 from edgeemo.models import list_models, weights_path, zoo_dir
 
 from conftest import assert_one_line_error
@@ -22,6 +23,7 @@ def test_train_tiny_then_resume(shared_data, tmp_path, cli):
     assert card["training"]["seed"] == 3 and card["training"]["command"].startswith("edgeemo train emolite")
     assert card["data"]["source"] == str(shared_data) and "images" not in json.dumps(card["data"]).lower().replace("train_images", "").replace("val_images", "")
     assert (out / "weights.pt").is_file() and (out / "curve.png").is_file() and len(card["history"]) == 1
+    assert card["data"]["fingerprint"] == load_dataset(shared_data).restrict(tuple(card["labels"])).fingerprint()
     resumed = cli(*args, "--epochs", "2")
     assert resumed.code == 0, resumed.stderr
     card = json.loads((out / "model.json").read_text())

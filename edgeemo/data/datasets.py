@@ -89,6 +89,18 @@ class Dataset:
     def counts(self) -> dict[str, int]:
         return dict(Counter(s.label for s in self.samples))
 
+    def fingerprint(self) -> str:
+        """Which images carry which labels, wherever the folder lies (paths relative to the dataset's root, a CSV's
+        rows by content): a copy of the data a model was trained on is recognised as that data."""
+        base = self.root if self.root.is_dir() else self.root.parent
+        lines = []
+        for s in self.samples:
+            name = s.key
+            if s.path is not None and s.path.is_relative_to(base):
+                name = s.path.relative_to(base).as_posix()
+            lines.append(f"{name}\t{s.label}\n")
+        return hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
+
     def restrict(self, labels: tuple[str, ...] | list[str]) -> "Dataset":
         """Keep samples whose label the model has; count the rest as skipped, never fold them."""
         keep = [s for s in self.samples if s.label in labels]

@@ -64,8 +64,9 @@ def _training_card(ref: str) -> dict:
 
 
 def training_data(ref: str) -> dict | None:
-    """The ``data`` record of the card that says how the model behind ``ref`` was trained."""
-    return _training_card(ref).get("data")
+    """The ``data`` record of the card that says how the model behind ``ref`` was trained (with its ``labels``)."""
+    card = _training_card(ref)
+    return {**card["data"], "labels": card.get("labels")} if isinstance(card.get("data"), dict) else None
 
 
 def trained_aligned(ref: str) -> bool:
@@ -80,21 +81,34 @@ def trained_aligned(ref: str) -> bool:
     return bool(beside.get("align") or _training_card(ref).get("align"))
 
 
-def _same_dataset(trained_on: str, data: str) -> bool:
+def _same_dataset(record: dict, data: str) -> bool:
+    """Whether ``data`` is the dataset a card's ``data`` record names: the same folder, or a copy of it elsewhere
+    (the same images under the same labels: the record's fingerprint)."""
     from pathlib import Path
 
+    from edgeemo.data import load_dataset
+    from edgeemo.data.datasets import DatasetError
     from edgeemo.models import zoo_dir
 
+    trained_on = str(record.get("source", ""))
     wanted = Path(data).resolve()
     places = [Path(trained_on), zoo_dir().parent / trained_on]
-    return any(p.resolve() == wanted for p in places if p.exists())
+    if any(p.resolve() == wanted for p in places if p.exists()):
+        return True
+    fingerprint, labels = record.get("fingerprint"), record.get("labels")
+    if not fingerprint or not labels:
+        return False
+    try:
+        return load_dataset(data).restrict(tuple(labels)).fingerprint() == fingerprint
+    except DatasetError:  # not a dataset, or none of the model's labels: said by the evaluation itself
+        return False
 
 
 def plan_split(ref: str, data: str, split: str = "auto") -> SplitPlan:
     """``auto``: the validation split when the model was trained on ``data`` (its card says so), else every image.
     Named splits of such a dataset use the card's own fractions and seed, so val and test are the model's own."""
     record = training_data(ref)
-    trained_here = bool(record) and _same_dataset(str(record.get("source", "")), data)
+    trained_here = bool(record) and _same_dataset(record, data)
     fractions = (record or {}).get("split_fractions") or {"val": 0.2, "test": 0.0, "seed": 0}
     params = dict(val_fraction=fractions["val"], seed=fractions["seed"], test_fraction=fractions["test"], own=True) if trained_here else {}
     if split == "auto":

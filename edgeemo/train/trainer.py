@@ -443,6 +443,7 @@ def _card(cfg, spec, cost, validation, state, n_train, n_val, unreadable, datase
         "data": {
             "source": str(cfg.data),
             "layout": dataset.layout,
+            "fingerprint": dataset.fingerprint(),  # eval recognises a copy of this data elsewhere (its own split)
             "train_images": n_train,
             "val_images": n_val,
             "unreadable": unreadable,
