@@ -108,8 +108,9 @@ def made_dir(path: Path) -> Iterator[Path]:
     """Create ``path`` (and missing parents); if the block fails or is interrupted, remove what this call created."""
     from edgeemo.errors import EdgeemoError
 
-    first_new = next((p for p in reversed((path, *path.parents)) if not p.exists()), None)
+    first_new = None
     try:
+        first_new = next((p for p in reversed((path, *path.parents)) if not p.exists()), None)
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         if first_new is not None:

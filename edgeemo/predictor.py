@@ -45,7 +45,10 @@ def weights_card(path: Path) -> dict | None:
     file, as in ``models/`` or a copy of that pair), else the ``model.json`` that ``edgeemo train`` writes beside them."""
     named = path.with_suffix(".json")
     if path.suffix.lower() in (".pt", ".pth") and named.is_file():
-        card = _read_card(named)
+        try:
+            card = _read_card(named)
+        except ModelLoadError:  # some other JSON that shares the name: not this file's card
+            card = {}
         if str(card.get("weights", "")).split(" ")[0] == path.name:
             return card
     return find_card(path)

@@ -134,6 +134,8 @@ def test_zoo_weights_file_opens_with_its_own_card(shared_data, tmp_path):
     shutil.copyfile(tmp_path / "emofast-pruned.json", tmp_path / "other.json")  # its weights field names another file
     assert trained_arch(str(tmp_path / "other.pt")) is None
     assert plan_split(str(tmp_path / "other.pt"), str(shared_data)).part == "all"
+    (tmp_path / "other.json").write_text("[1, 2")  # an unrelated, broken JSON of the same name does not block the file
+    assert trained_arch(str(tmp_path / "other.pt")) is None
 
 
 def test_cli_and_zoo_specs_load_without_torch():
