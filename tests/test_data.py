@@ -204,3 +204,14 @@ def test_eval_knows_a_copy_of_the_training_data_by_its_fingerprint(tmp_path):
     legend = (copy / "legend.csv").read_text().replace("u,0.png,HAPPINESS", "u,0.png,neutral")
     (copy / "legend.csv").write_text(legend)
     assert plan_split(weights, str(copy)).part == "all"
+
+
+def test_a_model_without_labels_is_told_to_name_them(tmp_path):
+    """An artifact converted without --labels has outputs no data label can be matched to: eval and quantize's
+    calibration said "none of the labels [...] is one the model knows ()"; now they say what is missing."""
+    from edgeemo.data.datasets import DatasetError
+
+    (tmp_path / "happy").mkdir()
+    cv2.imwrite(str(tmp_path / "happy" / "a.png"), np.zeros((8, 8), np.uint8))
+    with pytest.raises(DatasetError, match=r"class labels are unknown.*\(happy\).*--labels"):
+        load_dataset(tmp_path).restrict(())

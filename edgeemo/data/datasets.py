@@ -103,6 +103,10 @@ class Dataset:
 
     def restrict(self, labels: tuple[str, ...] | list[str]) -> "Dataset":
         """Keep samples whose label the model has; count the rest as skipped, never fold them."""
+        if not labels:
+            raise DatasetError(f"{self.root}: the model's class labels are unknown, so its outputs cannot be matched to "
+                               f"the data's ({', '.join(sorted(self.counts()))}): give them in output order with "
+                               "--labels (convert, eval, optimize)")
         keep = [s for s in self.samples if s.label in labels]
         skipped = Counter(s.label for s in self.samples if s.label not in labels)
         if not keep:
