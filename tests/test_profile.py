@@ -132,3 +132,18 @@ def test_unknown_zoo_name_lists_the_zoo(cli):
 def test_bad_input_shape_is_one_line(cli, emonet_files):
     assert_one_line_error(cli("profile", str(emonet_files["onnx"]), "--input-shape", "1,3,a"), "bad input shape")
     assert_one_line_error(cli("profile", str(emonet_files["onnx"]), "--input-shape", "1,3,64"), "rank")
+
+
+@pytest.mark.slow
+def test_a_model_counts_the_same_in_every_format(tmp_path):
+    """emofast-pruned's BatchNorms are kept in edgeemo's ONNX and folded into the convolutions by OpenVINO's
+    converter and TFLite: MACC and params must not depend on which file is profiled (the ONNX counted 2 per BN
+    channel, the IR and TFLite 1, so `edgeemo models` and `edgeemo profile` disagreed for the same model)."""
+    from edgeemo.export.convert import convert
+    from edgeemo.sources import Overrides, load_source
+
+    result = convert(load_source("emofast-pruned", Overrides()), tmp_path, formats=("onnx", "openvino", "tflite"))
+    assert not result.failed
+    costs = {a.format: profile(a.path) for a in result.artifacts}
+    zoo = profile("emofast-pruned")
+    assert {(c.macc, c.params) for c in costs.values()} == {(zoo.macc, zoo.params)} == {(7_931_365, 173_797)}

@@ -74,7 +74,13 @@ def _cost(op: ov.Node, consts: _ConstTracker, scales: set[str], shifts: set[str]
         k = a[-2] if op.get_attributes().get("transpose_a") and len(a) > 1 else a[-1]
         return out_elems * k, sum(_numel(o.get_shape()) for o in const_in), ""
     if kind == "BatchNormInference":
-        return out_elems, 2 * _numel(ins[1].get_shape()), ""
+        channels = _numel(ins[1].get_shape())
+        producer = ins[0].get_node()
+        if producer.get_type_name() in _LINEAR_OPS:
+            return out_elems, channels, "merged"  # folds into the layer as its bias, as the IR and TFLite have it
+        if producer.get_type_name() in _SHIFT_OPS and _is_bias_add(producer, consts):
+            return 0, 0, "merged"  # folds into the layer's weights and existing bias
+        return out_elems, 2 * channels, ""
     if kind in _SCALE_OPS | _SHIFT_OPS and len(const_in) == 1 and len(ins) == 2:
         params = _numel(const_in[0].get_shape())
         params = params if params > 1 else 0  # a scalar is a fixed constant, not a learned one
@@ -93,6 +99,13 @@ def _cost(op: ov.Node, consts: _ConstTracker, scales: set[str], shifts: set[str]
             return out_elems, params, "merged"  # a bias add
         return out_elems, params, "shift"
     return 0, 0, ""
+
+
+def _is_bias_add(op: ov.Node, consts: _ConstTracker) -> bool:
+    """Whether an Add/Subtract adds a constant to the output of a linear layer (the layer's bias)."""
+    ins = [i.get_source_output().get_node() for i in op.inputs()]
+    return (len(ins) == 2 and any(consts.is_const(n) for n in ins)
+            and any(n.get_type_name() in _LINEAR_OPS for n in ins))
 
 
 def _all_zero(node: ov.Node) -> bool:
