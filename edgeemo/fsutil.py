@@ -87,7 +87,7 @@ def check_out_dir(path: str | os.PathLike) -> Path:
                     raise EdgeemoError(f"--out {out}: {place} is a file, not a folder")
                 break
     except OSError as exc:  # e.g. a name longer than the file system allows
-        raise EdgeemoError(f"--out {out}: {exc.strerror or exc}") from exc
+        raise EdgeemoError(f"--out: {exc.strerror or exc}: {out}") from exc  # the reason first: the path may be long
     return out
 
 
@@ -115,7 +115,7 @@ def made_dir(path: Path) -> Iterator[Path]:
     except OSError as exc:
         if first_new is not None:
             shutil.rmtree(first_new, ignore_errors=True)
-        raise EdgeemoError(f"cannot create the folder {path}: {exc.strerror or exc}") from exc
+        raise EdgeemoError(f"cannot create the folder ({exc.strerror or exc}): {path}") from exc
     try:
         yield path
     except BaseException:

@@ -98,7 +98,7 @@ def main() -> None:
         if debug:
             raise
         if isinstance(exc, OSError) and exc.filename:  # the machine refused a named path (missing, permission, disk full)
-            print(f"edgeemo: error: {exc.filename}: {one_line(exc.strerror or str(exc))}", file=sys.stderr)
+            print(f"edgeemo: error: {one_line(f'{exc.strerror or exc}: {exc.filename}')}", file=sys.stderr)
             sys.exit(1)
         print(f"edgeemo: internal error: {type(exc).__name__}: {one_line(str(exc))} (set EDGEEMO_DEBUG=1 for the traceback)",
               file=sys.stderr)
