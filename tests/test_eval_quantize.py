@@ -165,3 +165,39 @@ def test_full_bias_correction_is_the_default_and_keeps_emofast_int8_accurate(sha
     assert drops["full"] <= 2.0 and drops["fast"] >= drops["full"] + 2.0, drops
     with pytest.raises(EdgeemoError, match="--bias-correction"):
         QuantizeConfig(str(shared_data), bias_correction="slow").check()
+
+
+def test_ignored_scope_names_are_checked_per_format(tmp_path):
+    """--ignored-scope names that a format's graph does not have were passed to NNCF with validation off: the layer
+    was quantized anyway, silently (the IR's converter renames the convolutions it fuses, so ONNX names never match
+    there). Each format now refuses a name it lacks, listing its own layer names; TFLite, whose quantizer has no
+    ignored scope, says it did not apply it."""
+    import onnx
+    import openvino as ov
+
+    from edgeemo.data.preprocess import synthetic_batch
+    from edgeemo.export.convert import convert
+    from edgeemo.models import get_spec
+    from edgeemo.quantize.backends import QuantizeOptions, quantize_onnx, quantize_openvino, quantize_tflite
+    from edgeemo.sources import Overrides, load_source
+
+    convert(load_source("emofast-pruned", Overrides()), tmp_path, formats=("onnx", "openvino", "tflite"))
+    calib = synthetic_batch(get_spec("emofast-pruned"), 8)
+    first = "/features/features.0/Conv"
+    with pytest.raises(EdgeemoError, match="no node 'nope' in model.onnx; its layers: /features/features.0/Conv"):
+        quantize_onnx(tmp_path / "model.onnx", tmp_path / "a.onnx", calib, QuantizeOptions(ignored_scope=["nope"]))
+    quantize_onnx(tmp_path / "model.onnx", tmp_path / "b.onnx", calib, QuantizeOptions(ignored_scope=[first]))
+    graph = onnx.load(str(tmp_path / "b.onnx")).graph
+    dequantized = {n.output[0] for n in graph.node if n.op_type == "DequantizeLinear"}
+    convs = {n.name: n.input[1] in dequantized for n in graph.node if n.op_type == "Conv"}
+    assert convs.pop(first) is False and convs and all(convs.values())  # only the named one stays FP32
+
+    xml = tmp_path / "openvino" / "model.xml"
+    ir_convs = [op.get_friendly_name() for op in ov.Core().read_model(str(xml)).get_ordered_ops()
+                if op.get_type_name() == "Convolution"]
+    with pytest.raises(EdgeemoError, match=f"no node '{first}' in model.xml; its layers: {ir_convs[0]}"):
+        quantize_openvino(xml, tmp_path / "a.xml", calib, QuantizeOptions(ignored_scope=[first]))
+    quantize_openvino(xml, tmp_path / "b.xml", calib, QuantizeOptions(ignored_scope=[ir_convs[0]]))
+    options = QuantizeOptions(ignored_scope=[first])
+    quantize_tflite(tmp_path / "model.tflite", tmp_path / "b.tflite", calib, options)
+    assert any("--ignored-scope not applied" in note for note in options.notes)

@@ -38,6 +38,18 @@ def _ignored(names: list[str] | None):
     return nncf.IgnoredScope(names=names, validate=False) if names else None
 
 
+def _check_names(wanted: list[str] | None, present: dict[str, str], artifact: str) -> None:
+    """Every --ignored-scope name must be a node of this artifact: NNCF would quantize the node anyway and say
+    nothing. ``present`` maps node names to op types; the error lists the artifact's own layer names (they differ
+    between formats: the IR's converter renames the convolutions it fuses)."""
+    missing = [name for name in wanted or [] if name not in present]
+    if missing:
+        layers = [n for n, op in present.items() if op in ("Convolution", "GroupConvolution", "MatMul", "Conv", "Gemm")]
+        shown = ", ".join(layers[:6]) + (f" ... ({len(layers)} in all)" if len(layers) > 6 else "")
+        raise EdgeemoError(f"--ignored-scope: no node {missing[0]!r} in {artifact}; its layers: {shown or 'none'} "
+                           "(node names differ between formats: quantize one with --to)")
+
+
 def _preset(preset: str | None):
     import nncf
 
@@ -56,6 +68,7 @@ def quantize_openvino(xml: Path, out_xml: Path, calib: np.ndarray, options: Quan
     import openvino as ov
 
     model = ov.Core().read_model(str(xml))
+    _check_names(ignored_scope, {op.get_friendly_name(): op.get_type_name() for op in model.get_ordered_ops()}, xml.name)
     shape = [int(d) for d in model.inputs[0].get_shape()]
     layout = model.get_rt_info(["edgeemo", "layout"]).astype(str) if model.has_rt_info(["edgeemo", "layout"]) else layout_of(shape)
     items = [adapt_layout(calib[i:i + shape[0]], shape, layout) for i in range(0, len(calib) - shape[0] + 1, shape[0])]
@@ -106,6 +119,7 @@ def quantize_onnx(path: Path, out: Path, calib: np.ndarray, options: QuantizeOpt
     import onnx
 
     model = onnx.load(str(path))
+    _check_names(ignored_scope, {node.name: node.op_type for node in model.graph.node}, path.name)
     inp = model.graph.input[0]
     shape = [d.dim_value or 1 for d in inp.type.tensor_type.shape.dim]
     layout = layout_of(shape)
@@ -141,6 +155,9 @@ def quantize_tflite(path: Path, out: Path, calib: np.ndarray, options: QuantizeO
             from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         raise MissingDependencyError("TFLite INT8 needs ai-edge-quantizer (installed with litert-torch)") from None
+    if options.ignored_scope:
+        options.notes.append("tflite: --ignored-scope not applied (ai-edge-quantizer's static recipe quantizes every "
+                             "layer); it applies to the OpenVINO and ONNX INT8 artifacts")
     detail = Interpreter(model_path=str(path)).get_input_details()[0]
     shape = [int(d) for d in detail["shape"]]
     signature = Interpreter(model_path=str(path)).get_signature_list()
