@@ -29,7 +29,7 @@ def evaluate(
     split: Annotated[SplitChoice, typer.Option("--split", help="auto (default: the validation split if the model's card says it was trained "
                                                       "on DATA, else all images), all, train, val or test (the model's own "
                                                       "deterministic, stratified split).")] = SplitChoice.auto,
-    classes: Annotated[str | None, typer.Option("--classes", help="Evaluate on these labels only, e.g. neutral,happy,sad,surprise,anger.")] = None,
+    classes: Annotated[str | None, typer.Option("--classes", help="Evaluate on these labels only, e.g. neutral,happy,sad,surprise,anger: images of other labels are skipped and each prediction is the best of these (a 7-class FER2013 model read as 5 retail classes).")] = None,
     resize: Annotated[ResizeChoice | None, typer.Option("--resize", help="squash, letterbox, crop (default: the model's), or 'compare' for all three.")] = None,
     labels: LabelsOpt = None,
     channel_order: ChannelOrderOpt = None,

@@ -20,7 +20,7 @@ def quantize(
     preset: Annotated[str | None, typer.Option("--preset", help="NNCF preset: performance (symmetric) or mixed.")] = None,
     ignored_scope: Annotated[str | None, typer.Option("--ignored-scope", help="Comma-separated node names NNCF leaves in FP32 (OpenVINO, ONNX; names differ between formats: a name a format lacks is refused with its own layer names).")] = None,
     max_drop: Annotated[float | None, typer.Option("--max-drop", min=0.0, help="Accuracy control: max macro-recall drop in points (OpenVINO); warn for others.")] = None,
-    classes: Annotated[str | None, typer.Option("--classes", help="Measure accuracy on these labels only.")] = None,
+    classes: Annotated[str | None, typer.Option("--classes", help="Measure accuracy on these labels only (as eval --classes: each prediction is the best of these).")] = None,
     bias_correction: Annotated[str, typer.Option("--bias-correction", help="NNCF bias correction (OpenVINO, ONNX): full (per-layer, exact statistics) or fast (NNCF's default, quicker on large models; lost up to 5.8 pt on plain-conv emofast).")] = "full",
     trust_checkpoint: TrustOpt = False,
     json_out: JsonOpt = False,
