@@ -198,3 +198,16 @@ def test_the_bundled_copy_runs_without_edgeemo(tmp_path):
     out = json.loads(result.stdout.strip().splitlines()[-1])
     assert out["median"] > 0 and "InferRequest.latency" in out["source"]
     assert "cannot read .bin" in out["err"] and out["mod"] == "edgeemo_runtime._compat"
+
+
+def test_bench_runs_the_batch_asked_for_or_says_why_not(tmp_path):
+    """`bench --batch 4` measured batch 1 and reported batch 1 for a static-batch-1 ONNX or TFLite artifact, and for
+    a dynamic-batch model: it now runs batch 4 where the input allows it and refuses in one line where it does not."""
+    from edgeemo.bench.run import benchmark
+    from edgeemo.errors import EdgeemoError
+
+    dynamic = benchmark(str(tiny_onnx(tmp_path / "dyn.onnx", batch="n")), batch=4, iterations=10, warmup=1)
+    assert dynamic.batch == 4
+    with pytest.raises(EdgeemoError, match="static batch of 1"):
+        benchmark(str(tiny_onnx(tmp_path / "one.onnx")), batch=4, iterations=10, warmup=1)
+    assert benchmark(str(tiny_onnx(tmp_path / "four.onnx", batch=4)), iterations=10, warmup=1).batch == 4

@@ -117,6 +117,12 @@ def benchmark(ref: str, runtime: str | None = None, device: str = "CPU", mode: s
         raise EdgeemoError("--batch for an IR needs a static IR of that batch (`edgeemo convert --batch N`) or --input-shape")
     session, spec, resolved = prepare(ref, runtime, device, mode, threads, streams, batch, input_shape, requests,
                                       precision, on_step)
+    declared = session.input_shape[0]
+    if batch != 1 and declared > 0 and declared != batch:
+        raise EdgeemoError(f"--batch {batch}: {ref} takes a static batch of {declared}; convert it with "
+                           f"`edgeemo convert --batch {batch}` (or give --input-shape for a dynamic model)")
+    if batch != 1 and declared <= 0:
+        session.input_shape[0] = batch  # a dynamic batch: run the one asked for
     inputs, input_desc = _inputs(session, spec, data)
     batch = session.batch
     if mode == "throughput" and session.run_async is not None:
