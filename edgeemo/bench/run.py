@@ -120,7 +120,7 @@ def benchmark(ref: str, runtime: str | None = None, device: str = "CPU", mode: s
     declared = session.input_shape[0]
     if batch != 1 and declared > 0 and declared != batch:
         raise EdgeemoError(f"--batch {batch}: {ref} takes a static batch of {declared}; convert it with "
-                           f"`edgeemo convert --batch {batch}` (or give --input-shape for a dynamic model)")
+                           f"`edgeemo convert --batch {batch}`")
     if batch != 1 and declared <= 0:
         session.input_shape[0] = batch  # a dynamic batch: run the one asked for
     inputs, input_desc = _inputs(session, spec, data)
