@@ -24,6 +24,8 @@ def test_train_tiny_then_resume(shared_data, tmp_path, cli):
     assert card["data"]["source"] == str(shared_data) and "images" not in json.dumps(card["data"]).lower().replace("train_images", "").replace("val_images", "")
     assert (out / "weights.pt").is_file() and (out / "curve.png").is_file() and len(card["history"]) == 1
     assert card["data"]["fingerprint"] == load_dataset(shared_data).restrict(tuple(card["labels"])).fingerprint()
+    changed = cli(*args, "--epochs", "2", "--lr", "0.5")  # another experiment: its epochs must not join this history
+    assert_one_line_error(changed, "was trained with --lr 0.002; this run asks 0.5")
     resumed = cli(*args, "--epochs", "2")
     assert resumed.code == 0, resumed.stderr
     card = json.loads((out / "model.json").read_text())

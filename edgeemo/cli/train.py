@@ -56,7 +56,8 @@ def train(
     json_out: JsonOpt = False,
 ) -> None:
     """Train with a stratified split, class-balanced sampling, face augmentation, label smoothing, one-cycle
-    cosine schedule and early stopping on validation macro recall. Re-running with the same --out resumes.
+    cosine schedule and early stopping on validation macro recall. Re-running with the same --out resumes
+    (with the same options: only --epochs, --patience and --threads may change).
     --qat fine-tunes trained weights with NNCF fake-quantizers and writes OUT/openvino-int8/model.xml."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 

@@ -205,10 +205,11 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
             raise EdgeemoError(f"{last} is not an edgeemo training checkpoint; use another --out")
         if ckpt.get("config", {}).get("arch") != cfg.arch:
             raise EdgeemoError(f"{last} belongs to {ckpt.get('config', {}).get('arch')}, not {cfg.arch}; use another --out")
+        if averaged is not None and "ema" not in ckpt:
+            raise EdgeemoError(f"{last} was trained without --ema; resume without it or use another --out")
+        _check_resumable(last, ckpt["config"], cfg)
         model.load_state_dict(ckpt["model"])
         if averaged is not None:
-            if "ema" not in ckpt:
-                raise EdgeemoError(f"{last} was trained without --ema; resume without it or use another --out")
             averaged.load_state_dict(ckpt["ema"])
         optimizer.load_state_dict(ckpt["optimizer"])
         state = ckpt["state"]
@@ -424,6 +425,30 @@ def _teacher(cfg: TrainConfig, spec: ModelSpec, _x) -> Callable[[np.ndarray], np
         return (mean / len(teachers)).astype(np.float32)
 
     return soft
+
+
+RESUME_MAY_CHANGE = {"epochs", "patience", "threads", "out", "command"}
+
+
+def _check_resumable(last: Path, saved: dict, cfg: TrainConfig) -> None:
+    """A run resumes only with the options it started with (data, split, recipe, teachers...): the epochs already
+    validated would otherwise be compared with epochs of another experiment. --epochs, --patience and --threads may
+    change."""
+    defaults = asdict(TrainConfig(arch=cfg.arch, data=cfg.data, out=cfg.out))
+
+    def same(key: str, a, b) -> bool:
+        if key in ("data", "init", "teacher"):  # paths: the same file however it is written
+            paths = [[str(Path(x).resolve()) if Path(x).exists() else x for x in ([v] if isinstance(v, str) else v or [])]
+                     for v in (a, b)]
+            return paths[0] == paths[1]
+        return a == b
+
+    for key, value in asdict(cfg).items():
+        before = saved.get(key, defaults.get(key))
+        if key not in RESUME_MAY_CHANGE and not same(key, before, value):
+            flag = "--" + key.replace("_", "-")
+            raise EdgeemoError(f"{last} was trained with {flag} {before}; this run asks {value}: resume with the same "
+                               "options (only --epochs, --patience and --threads may change) or use another --out")
 
 
 def _card(cfg, spec, cost, validation, state, n_train, n_val, unreadable, dataset) -> dict:
