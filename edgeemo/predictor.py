@@ -42,7 +42,7 @@ def find_card(path: Path) -> dict | None:
 
 def weights_card(path: Path) -> dict | None:
     """The card of trained weights: the zoo's ``<name>.json`` beside ``<name>.pt`` (its ``weights`` field names the
-    file, as in ``models/`` or a copy of that pair), else the ``model.json`` that ``edgeemo train`` writes beside them."""
+    file, as in ``models/`` or a copy of that pair), else the ``model.json`` that ``edgeemo train`` writes."""
     named = path.with_suffix(".json")
     if path.suffix.lower() in (".pt", ".pth") and named.is_file():
         try:

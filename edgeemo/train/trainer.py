@@ -436,12 +436,11 @@ def _check_resumable(last: Path, saved: dict, cfg: TrainConfig) -> None:
     change."""
     defaults = asdict(TrainConfig(arch=cfg.arch, data=cfg.data, out=cfg.out))
 
+    def as_paths(value) -> list[str]:  # the same file however it is written
+        return [str(Path(x).resolve()) if Path(x).exists() else x for x in ([value] if isinstance(value, str) else value or [])]
+
     def same(key: str, a, b) -> bool:
-        if key in ("data", "init", "teacher"):  # paths: the same file however it is written
-            paths = [[str(Path(x).resolve()) if Path(x).exists() else x for x in ([v] if isinstance(v, str) else v or [])]
-                     for v in (a, b)]
-            return paths[0] == paths[1]
-        return a == b
+        return as_paths(a) == as_paths(b) if key in ("data", "init", "teacher") else a == b
 
     for key, value in asdict(cfg).items():
         before = saved.get(key, defaults.get(key))
