@@ -93,7 +93,7 @@ def _cost(op: ov.Node, consts: _ConstTracker, scales: set[str], shifts: set[str]
             return out_elems, params, "scale"
         if producer.get_name() in scales:
             return 0, params, "merged"  # the shift half of a scale-shift, counted at its Multiply
-        if producer.get_type_name() in _LINEAR_OPS:
+        if _is_bias_add(op, consts):
             if _all_zero(const_in[0].get_node()):
                 return 0, 0, "merged"  # TFLite gives every convolution a bias, zeros where the source had none
             return out_elems, params, "merged"  # a bias add

@@ -221,10 +221,11 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
 
     from edgeemo.profile import profile
 
-    cost = profile(cfg.arch)  # once: the card is written at every best epoch and at the end
+    cost, fingerprint = profile(cfg.arch), dataset.fingerprint()  # once: a card is written at every best epoch
 
     def card_of(validation: dict) -> dict:
-        return _card(cfg, spec, cost, validation, state, len(x_train), len(x_val), bad_train + bad_val, dataset)
+        return _card(cfg, spec, cost, validation, state, len(x_train), len(x_val), bad_train + bad_val, dataset,
+                     fingerprint)
 
     rng = np.random.default_rng(cfg.seed + 1000 * state["epoch"])
     for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
@@ -450,7 +451,7 @@ def _check_resumable(last: Path, saved: dict, cfg: TrainConfig) -> None:
                                "options (only --epochs, --patience and --threads may change) or use another --out")
 
 
-def _card(cfg, spec, cost, validation, state, n_train, n_val, unreadable, dataset) -> dict:
+def _card(cfg, spec, cost, validation, state, n_train, n_val, unreadable, dataset, fingerprint: str) -> dict:
     return {
         **spec.to_dict(),
         "architecture": cfg.arch,
@@ -467,7 +468,7 @@ def _card(cfg, spec, cost, validation, state, n_train, n_val, unreadable, datase
         "data": {
             "source": str(cfg.data),
             "layout": dataset.layout,
-            "fingerprint": dataset.fingerprint(),  # eval recognises a copy of this data elsewhere (its own split)
+            "fingerprint": fingerprint,  # eval recognises a copy of this data elsewhere (its own split)
             "train_images": n_train,
             "val_images": n_val,
             "unreadable": unreadable,
