@@ -76,6 +76,14 @@ def test_run_json_scores_and_smoothing_steadies_labels(clip, cli, tmp_path):
     score = s["score"]
     assert score["detection_recall"] >= 0.6 and score["detection_precision"] >= 0.95
     assert score["label_accuracy"] >= 0.4  # 5 balanced classes: chance is 0.2
+    per_class = score["per_class"]  # recall of each true class: the rare ones are what a retailer acts on
+    assert set(per_class) <= set(LABELS) and len(per_class) >= 4
+    matched = sum(v["matched"] for v in per_class.values())
+    assert matched == round(score["detection_recall"] * score["truth_faces"])
+    assert sum(v["recall"] * v["matched"] for v in per_class.values()) / matched == pytest.approx(score["label_accuracy"])
+    assert sum(v["uncertain_rate"] * v["matched"] for v in per_class.values()) / matched == pytest.approx(score["uncertain_rate"])
+    assert "label recall by class" in cli("run", "-m", "emolite", "-s", str(clip), "--truth", truth, "--max-frames", "60",
+                                          "--out", str(tmp_path / "c.jsonl")).stdout
     assert score["tracks_per_visitor"] <= 1.2
     assert score["stable_fraction"] >= 0.95
     assert score["label_changes_per_visitor"] < r["score"]["label_changes_per_visitor"]  # smoothing removes flicker

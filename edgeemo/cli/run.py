@@ -106,6 +106,9 @@ def run(
                      f"label accuracy {sc['label_accuracy']:.3f} (uncertain {sc['uncertain_rate']:.3f})  "
                      f"stability {sc['stable_fraction']:.3f} ({sc['label_changes_per_visitor']:.2f} label changes per face, "
                      f"{sc['tracks_per_visitor']:.2f} tracks per face)")
+        if sc.get("per_class"):
+            target.print("label recall by class (uncertain): " + ", ".join(
+                f"{esc(label)} {v['recall']:.2f} ({v['uncertain_rate']:.2f})" for label, v in sc["per_class"].items()))
     target.print(model_line(result.resolved))
     target.print(f"{s.records} aggregate record(s) -> {out or 'stdout'}" + (f"; preview {preview}" if preview else ""))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
@@ -210,6 +210,7 @@ class ClipScore:
     label_changes_per_visitor: float
     stable_fraction: float  # consecutive matched frames of one visitor that keep their label
     tracks_per_visitor: float  # 1.0 = every visitor followed by one track
+    per_class: dict[str, dict] = field(default_factory=dict)  # truth label -> matched faces, recall, uncertain rate
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -218,6 +219,7 @@ class ClipScore:
 def score_clip(results: list[FrameResult], truth: dict, iou_threshold: float = 0.4) -> ClipScore:
     frames = truth["frames"][: len(results)]
     total = matched = predicted = correct = uncertain = 0
+    per_class: dict[str, list[int]] = {}  # truth label -> [matched, correct, uncertain]
     by_visitor: dict[int, list[tuple[int, str]]] = {}
     for res, gt in zip(results, frames):
         predicted += len(res.boxes)
@@ -230,6 +232,10 @@ def score_clip(results: list[FrameResult], truth: dict, iou_threshold: float = 0
             label = res.labels[r]
             correct += label == gt[g]["label"]
             uncertain += label == UNCERTAIN
+            counts = per_class.setdefault(gt[g]["label"], [0, 0, 0])
+            counts[0] += 1
+            counts[1] += label == gt[g]["label"]
+            counts[2] += label == UNCERTAIN
             by_visitor.setdefault(gt[g]["visitor"], []).append((res.track_ids[r], label))
     changes = same = pairs_n = 0
     tracks = []
@@ -250,4 +256,6 @@ def score_clip(results: list[FrameResult], truth: dict, iou_threshold: float = 0
         label_changes_per_visitor=changes / len(by_visitor) if by_visitor else 0.0,
         stable_fraction=same / pairs_n if pairs_n else 1.0,
         tracks_per_visitor=float(np.mean(tracks)) if tracks else 0.0,
+        per_class={label: {"matched": n, "recall": ok / n, "uncertain_rate": unsure / n}
+                   for label, (n, ok, unsure) in sorted(per_class.items())},
     )
