@@ -137,6 +137,18 @@ def test_matrix(artifacts, cli):
         assert r["error"] is None and r["median_ms"] > 0 and r["macc"] > 0 and r["bytes"] > 0
     assert json.loads((artifacts / "bench_matrix.json").read_text()) == rows
     assert (artifacts / "bench_matrix.csv").read_text().startswith("format,precision,runtime")
+    # the printed table fits an 80-column terminal, every figure whole (it was folded into 3-character columns)
+    from rich.console import Console
+
+    from edgeemo.bench.matrix import MatrixRow
+    from edgeemo.cli.bench import _matrix_table
+
+    console = Console(width=80, record=True, no_color=True)
+    console.print(_matrix_table([MatrixRow(**r) for r in rows], "matrix"))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    for r in rows:
+        assert f"{r['format']} {r['precision']}" in text and f"{r['median_ms']:.3f}" in text
 
 
 def test_zoo_compare_script_runs_and_reports_the_cards(shared_data):

@@ -113,17 +113,36 @@ def _matrix(folder: str, threads: int, iterations: int, data: str | None, device
     if json_out:
         print_json([asdict(r) for r in rows])
         return
-    table = Table(title=f"{esc(folder)}: {esc(threads)} thread(s), latency mode")
-    cols = ("format", "prec", "runtime", "device", "MACC", "params", "size", "median ms", "p99 ms", "FPS", "computes", "macro-R")
-    for col in cols:
-        table.add_column(col, justify="left" if col in ("format", "prec", "runtime", "device", "computes") else "right", overflow="fold")
-    for r in rows:
-        table.add_row(esc(r.format), esc(r.precision), esc(r.runtime), esc(r.device), human(r.macc) if r.macc else "-", human(r.params) if r.params else "-",
-                      human(r.bytes, "B"), f"{r.median_ms:.3f}" if r.median_ms else "[red]error[/red]",
-                      f"{r.p99_ms:.3f}" if r.p99_ms else "-", f"{r.fps:.0f}" if r.fps else "-", r.compute_precision or (r.error or "-")[:40],
-                      f"{r.macro_recall:.3f}" if r.macro_recall is not None else "-")
-    console.print(table)
+    console.print(_matrix_table(rows, f"{folder}: {threads} thread(s), latency mode"))
     console.print(f"saved {esc(json_path)} and {esc(csv_path)}")
+
+
+def _matrix_table(rows, title: str) -> Table:
+    """One row per artifact x runtime; what every row shares (the model's MACC and params, the device) goes in the
+    title and a column without figures (macro recall without --data) is left out, so the table fits 80 columns."""
+    one_model = len({(r.macc, r.params) for r in rows}) == 1 and bool(rows[0].macc)
+    devices = {r.device for r in rows}
+    if one_model:
+        title += f"; {human(rows[0].macc)} MACC, {human(rows[0].params)} params"
+    if len(devices) == 1:
+        title += f"; device {next(iter(devices))}"
+    accuracy = any(r.macro_recall is not None for r in rows)
+    cols = ["artifact", "runtime", *([] if len(devices) == 1 else ["device"]), *([] if one_model else ["MACC", "params"]),
+            "size", "ms", "p99", "computes", *(["macro-R"] if accuracy else [])]
+    table = Table(title=esc(title), caption="ms: median latency; p99: its 99th percentile (FPS in the JSON and CSV)")
+    for col in cols:
+        text = col in ("artifact", "runtime", "device", "computes")
+        table.add_column(col, justify="left" if text else "right", overflow="fold", no_wrap=col != "computes",
+                         min_width=8 if col == "computes" else None)
+    for r in rows:
+        cells = {"artifact": f"{r.format} {r.precision}", "runtime": r.runtime, "device": r.device,
+                 "MACC": human(r.macc) if r.macc else "-", "params": human(r.params) if r.params else "-",
+                 "size": human(r.bytes, "B"), "ms": f"{r.median_ms:.3f}" if r.median_ms else "[red]error[/red]",
+                 "p99": f"{r.p99_ms:.3f}" if r.p99_ms else "-",
+                 "computes": r.compute_precision or (r.error or "-")[:40],
+                 "macro-R": f"{r.macro_recall:.3f}" if r.macro_recall is not None else "-"}
+        table.add_row(*(cells[c] if c == "ms" else esc(cells[c]) for c in cols))
+    return table
 
 
 def _remote(model: str, target: str | None, remote: str, ssh_config: str | None, python: str, data: str | None,
