@@ -42,9 +42,9 @@ class CliResult:
         return json.loads(self.stdout)
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> CliResult:
-    """Run ``python -m edgeemo ARGS`` in a subprocess, as a user would."""
-    env = dict(os.environ, COLUMNS="200", NO_COLOR="1")
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, columns: int = 200) -> CliResult:
+    """Run ``python -m edgeemo ARGS`` in a subprocess, as a user would (in a terminal ``columns`` wide)."""
+    env = dict(os.environ, COLUMNS=str(columns), NO_COLOR="1")
     env.pop("EDGEEMO_DEBUG", None)
     proc = subprocess.run(
         [sys.executable, "-m", "edgeemo", *args], capture_output=True, text=True, cwd=cwd or ROOT, env=env, timeout=timeout

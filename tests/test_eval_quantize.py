@@ -93,9 +93,14 @@ def test_fewer_calibration_images_than_asked_warns(tmp_path, cli):
         (root / label).mkdir(parents=True)
         for i in range(6):
             cv2.imwrite(str(root / label / f"{i}.png"), np.random.default_rng(i).integers(0, 255, (64, 64), np.uint8))
-    result = cli("quantize", "emolite", "--data", str(root), "--subset", "300", "--to", "openvino", "--out", str(tmp_path / "q"))
+    result = cli("quantize", "emolite", "--data", str(root), "--subset", "300", "--to", "openvino", "--out", str(tmp_path / "q"),
+                 columns=80)
     assert result.code == 0, result.stderr
     assert "only" in result.stderr and "calibration images" in result.stderr
+    # the table fits an 80-column terminal with its figures whole (it folded "openvino" and "228.61KB" over two lines)
+    assert max(map(len, result.stdout.splitlines())) <= 80
+    row = next(line for line in result.stdout.splitlines() if line.strip().startswith("openvino"))
+    assert len(row.split()) == 9 and row.split()[-1] == "ok", row
 
 
 def test_quantize_bad_inputs(tmp_path, cli):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from edgeemo.cli.common import esc, model_line, TrustOpt, JsonOpt, console, err_console, human, print_json, status
@@ -40,9 +41,12 @@ def quantize(
                             [c.strip() for c in classes.split(",")] if classes else None, bias_correction)
     result = _run("quantizing...", lambda on_step: run_quantize(model, out, config, on_step=on_step), json_out)
     if not json_out:
-        table = Table(title=f"{esc(model)} -> INT8 ({esc(result.calibration)}; NNCF bias correction: {result.bias_correction})")
-        for col in ("format", "size", "ratio", "FP32 macro-R", "INT8 macro-R", "drop (pt)", "ms FP32", "ms INT8", "status"):
-            table.add_column(col, justify="left" if col in ("format", "status") else "right", overflow="fold")
+        table = Table(title=f"{esc(model)} -> INT8 ({esc(result.calibration)}; NNCF bias correction: {result.bias_correction})",
+                      box=box.SIMPLE_HEAD, pad_edge=False,
+                      caption="mR: macro recall on the validation split; ms: median latency, 1 thread")
+        for col in ("format", "size", "ratio", "FP32\nmR", "INT8\nmR", "drop\npt", "FP32\nms", "INT8\nms", "status"):  # fits 80 columns
+            table.add_column(col, justify="left" if col in ("format", "status") else "right", no_wrap=col != "status",
+                             min_width=6 if col == "status" else None)
         for a in result.artifacts:
             fmt = lambda v, f: f.format(v) if v is not None else "-"  # noqa: E731
             table.add_row(a.format, human(a.bytes, "B") if a.bytes else "-", fmt(a.size_ratio, "{:.2f}"),
