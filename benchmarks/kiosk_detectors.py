@@ -105,6 +105,8 @@ def main() -> None:
             reshaped = load(path, "openvino", threads=1, input_shape=[1, *wide, 3])
             detectors["blazeface 384x288 FP32 OpenVINO"] = (BlazeFaceDetector(reshaped.infer_all, wide).detect, margin)
             litert = load(path, "litert", threads=1, input_shape=[1, *wide, 3])
+            detectors["blazeface 384x288 FP32 OpenVINO, box not shifted up (before 2026-12-07)"] = (
+                BlazeFaceDetector(reshaped.infer_all, wide, box_shift=0.0).detect, margin)
             detectors["blazeface 384x288 FP32 LiteRT (Pi bundles)"] = (BlazeFaceDetector(litert.infer_all, wide).detect, margin)
             detectors["blazeface 256x256 FP32 OpenVINO (native size)"] = (BlazeFaceDetector(load(path, "openvino", threads=1).infer_all).detect, margin)
             calib = make_clip(args.data, Path(tmp) / "calib.mp4", 20.0, seed=args.seed + 100, hard=True)  # another clip
