@@ -96,6 +96,7 @@ class KioskRun:
     preview: str | None = None
     settings: dict = field(default_factory=dict)
     resolved: dict | None = None  # what MODEL resolved to (edgeemo.resolve.ResolvedModel)
+    label_precision: dict | None = None  # each label's precision on the model's validation split (its card)
 
 
 def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out: str | None = None,
@@ -178,7 +179,10 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
                 "detector_input": list(getattr(faces, "input_hw", ())) or None, "min_face": faces.min_face,
                 "margin": pipeline.margin, "threshold": threshold, "smooth_half_life_s": smooth_s, "threads": threads,
                 "device": device, "runtime": predictor.resolved.runtime}
-    return KioskRun(summary, model, labels, score, out, preview, settings, predictor.resolved.to_dict())
+    from edgeemo.evaluate import label_precision
+
+    return KioskRun(summary, model, labels, score, out, preview, settings, predictor.resolved.to_dict(),
+                    label_precision(model))
 
 
 def _interval(text: str) -> float:

@@ -83,7 +83,7 @@ def run(
     report = {"summary": {"model": result.model, "source": source, "frames": s.frames, "fps": s.fps,
                           "faces_classified": s.faces_classified, "records": s.records, "stages_ms": s.stages,
                           "aggregates": out or "stdout", "preview": preview, "settings": result.settings,
-                          "resolved": result.resolved}}
+                          "resolved": result.resolved, "label_precision": result.label_precision}}
     if result.score is not None:
         report["summary"]["score"] = result.score
     if json_out:
@@ -109,6 +109,11 @@ def run(
         if sc.get("per_class"):
             target.print("label recall by class (uncertain): " + ", ".join(
                 f"{esc(label)} {v['recall']:.2f} ({v['uncertain_rate']:.2f})" for label, v in sc["per_class"].items()))
+    mostly_wrong = {label: p for label, p in (result.label_precision or {}).items() if p < 0.5}
+    if mostly_wrong:
+        target.print("[yellow]note:[/yellow] on the model's validation split most faces labelled " + ", ".join(
+            f"{esc(label)} (precision {p:.2f})" for label, p in mostly_wrong.items()) + " showed another emotion: "
+            "compare their share between intervals, not their counts with the truth (docs/kiosk.md)")
     target.print(model_line(result.resolved))
     target.print(f"{s.records} aggregate record(s) -> {out or 'stdout'}" + (f"; preview {preview}" if preview else ""))
 

@@ -69,6 +69,14 @@ def training_data(ref: str) -> dict | None:
     return {**card["data"], "labels": card.get("labels")} if isinstance(card.get("data"), dict) else None
 
 
+def label_precision(ref: str) -> dict[str, float] | None:
+    """Each label's precision on the model's own validation split, from the card that says how it was trained (the
+    share of faces given that label that truly showed it); None where no card records it."""
+    per_class = (_training_card(ref).get("validation") or {}).get("per_class") or {}
+    figures = {label: v["precision"] for label, v in per_class.items() if isinstance(v, dict) and "precision" in v}
+    return figures or None
+
+
 def trained_aligned(ref: str) -> bool:
     """Whether the model was trained on eyes-level faces (``edgeemo train --align``; convert carries the fact into
     its artifacts' card): eval and run then align too."""
