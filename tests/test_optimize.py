@@ -40,6 +40,9 @@ def test_optimize_picks_the_fastest_within_the_drop(model, shared_data, tmp_path
     assert again.code == 0, again.stderr
     second = again.json()
     assert all(c["cached"] for c in second["candidates"]) and second["chosen"] == report["chosen"]
+    table = cli(*args[:-1]).stdout  # the printed table names its figure (it said "accuracy" above macro recalls)
+    header = next(line for line in table.splitlines() if "candidate" in line)
+    assert "macro recall" in header and "accuracy" not in header
 
 
 def test_user_checkpoint_with_arch_goes_through_optimize(arch_file, tmp_path, cli):  # noqa: F811

@@ -64,8 +64,9 @@ def optimize(
         print_json(result.to_dict())
         return
     table = Table(title=f"{esc(result.model)} on {esc(result.target)}: {esc(result.measure)}")
-    for col in ("candidate", "median ms", "computes", "accuracy", "drop pt", "verdict"):
-        table.add_column(col, justify="right" if col in ("median ms", "accuracy", "drop pt") else "left", overflow="fold")
+    metric = "macro recall" if "macro recall" in result.measure else "top-1 agree"  # the title says on what
+    for col in ("candidate", "median ms", "computes", metric, "drop pt", "verdict"):
+        table.add_column(col, justify="right" if col in ("median ms", metric, "drop pt") else "left", overflow="fold")
     for c in sorted(result.candidates, key=lambda c: c.median_ms if c.median_ms is not None else float("inf")):
         acc = c.macro_recall if c.macro_recall is not None else c.agreement
         table.add_row(esc(c.name) + (" (cached)" if c.cached else ""), f"{c.median_ms:.3f}" if c.median_ms else "-",
