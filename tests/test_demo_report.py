@@ -208,3 +208,4 @@ def test_report_folds_in_optimize(demo_run, cli):
     assert result.json()["optimize"][0]["chosen"] == chosen
     html = (out / "report.html").read_text()
     assert "What to ship (edgeemo optimize)" in html and f"chosen {chosen}" in html and "agreement with the FP32" in html
+    assert ">top-1 agreement</th>" in html  # no data: the optimize table names its proxy (its column said "accuracy")

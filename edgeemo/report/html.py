@@ -135,9 +135,11 @@ def _optimize_tables(reports: list[dict]) -> list[dict]:
                  _fmt(c.get("macro_recall") if c.get("macro_recall") is not None else c.get("agreement")),
                  _fmt(c.get("drop"), "{:.2f}"), _text(c.get("verdict"))]
                 for c in sorted(r.get("candidates", []), key=lambda c: c.get("median_ms") or float("inf"))]
-        note = (f"accuracy: {r.get('measure')}; max drop {r.get('max_drop')} pt; latency measured on {r.get('measured_on', 'this host')}"
+        note = (f"measure: {r.get('measure')}; max drop {r.get('max_drop')} pt; latency measured on {r.get('measured_on', 'this host')}"
                 + (f"; provisional: {r['provisional']}" if r.get("provisional") else ""))
         tables.append({"title": _text(f"{r.get('model')} on {r.get('target')}: chosen {r.get('chosen') or 'none'}"),
-                       "headers": ["candidate", "median ms", "computes", "accuracy", "drop pt", "verdict"], "rows": rows,
+                       "headers": ["candidate", "median ms", "computes",
+                                   "macro recall" if "macro recall" in str(r.get("measure")) else "top-1 agreement",
+                                   "drop pt", "verdict"], "rows": rows,
                        "note": _text(note)})
     return tables
