@@ -198,7 +198,7 @@ def test_bad_inputs_are_one_line_and_leave_nothing(arch_file, tmp_path, cli):
         assert not [p for p in leftovers if p.suffix in (".onnx", ".tflite", ".xml", ".bin", ".part")], leftovers
 
 
-def test_output_paths_the_machine_refuses_are_one_line(tmp_path, cli):
+def test_output_paths_the_machine_refuses_are_one_line(tmp_path, cli, shared_data):
     """An --out the file system will not take (a name over its length limit; under /proc, a folder nothing can be
     created in) is a one-line error naming the path, not an "internal error", for the commands that write folders."""
     too_long = tmp_path / ("a" * 300) / "out"
@@ -210,6 +210,10 @@ def test_output_paths_the_machine_refuses_are_one_line(tmp_path, cli):
             result = cli(*args, "--out", "/proc/edgeemo-test/out")
             assert_one_line_error(result, "/proc/edgeemo-test")
             assert "internal error" not in result.stderr
+        image = next((shared_data / "images").glob("*.jpg"))  # a file: the error names it, not its temporary twin
+        result = cli("predict", str(image), "-m", "emolite", "--csv", "/proc/edgeemo-test.csv")
+        assert_one_line_error(result, "/proc/edgeemo-test.csv")
+        assert ".part" not in result.stderr
 
 
 def test_unsupported_op_names_op_and_format(tmp_path, cli):
