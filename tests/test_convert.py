@@ -105,10 +105,19 @@ def test_emonet_cli_json_fp16_and_metadata(cli, tmp_path):
 
 
 def test_static_batch(tmp_path):
-    convert(load_source("emolite", Overrides()), tmp_path, formats=("openvino",), batch=4)
+    result = convert(load_source("emolite", Overrides()), tmp_path, formats=("openvino",), batch=4)
     import openvino as ov
 
+    from edgeemo.models import zoo_card
+    from edgeemo.profile import profile
+
     assert list(ov.Core().read_model(str(tmp_path / "openvino" / "model.xml")).inputs[0].get_shape()) == [4, 1, 64, 64]
+    # MACC is per face, and the budget (the reference at batch 1) is compared per face: a batch of 4 is not 4x over it
+    one = zoo_card("emolite")["macc"]
+    assert result.macc == one and json.loads((tmp_path / "model.json").read_text())["macc"] == one
+    cost = profile(str(tmp_path / "openvino" / "model.xml"))
+    assert cost.batch == 4 and cost.macc == 4 * one and cost.macc_per_image == one
+    assert cost.budget_fraction == pytest.approx(one / 62_991_365)
 
 
 def test_torchscript_exported_program_and_checkpoint(arch_file, tmp_path, cli):

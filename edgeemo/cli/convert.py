@@ -81,7 +81,7 @@ def convert(
                 "[green]verified[/green]" if a.passed else "[red]FAILED[/red]",
             )
         console.print(table)
-        cost = f"MACC {human(result.macc)}  params {human(result.params)}  " if result.macc else ""
+        cost = f"MACC {human(result.macc)} per image  params {human(result.params)}  " if result.macc else ""
         console.print(f"{esc(cost)}total {result.seconds:.1f}s  card: {esc(out)}/model.json  report: {esc(out)}/convert.json")
         console.print(f"[dim]source weights sha256 {esc(result.source_sha256)}[/dim]")
     for warning in result.warnings:

@@ -39,7 +39,9 @@ def profile(
     console.print(table)
     verdict = "[green]within budget[/green]" if result.within_budget else "[red]OVER budget[/red]"
     console.print(
-        f"MACC {result.macc:,} ({human(result.macc)})  params {result.params:,} ({human(result.params)})  "
+        f"MACC {result.macc:,} ({human(result.macc)}"
+        + (f"; {human(result.macc_per_image)} per image at batch {result.batch}" if result.batch > 1 else "")
+        + f")  params {result.params:,} ({human(result.params)})  "
         f"activations {result.activations:,}  weights {human(result.weight_bytes, 'B')}"
     )
     if is_detector(model):

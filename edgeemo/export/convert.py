@@ -51,7 +51,7 @@ class ConvertResult:
     out_dir: str
     inputs: str
     n_inputs: int
-    macc: int | None = None
+    macc: int | None = None  # per face (a --batch N artifact computes N times this per inference)
     params: int | None = None
     seconds: float = 0.0
     artifacts: list[Artifact] = field(default_factory=list)
@@ -195,7 +195,7 @@ def _cost(out: Path, onnx_path: Path | None, result: ConvertResult) -> tuple[int
     if target is None:
         return None, None
     cost = profile(str(target))
-    return cost.macc, cost.params
+    return cost.macc_per_image, cost.params  # per face, as every card says it (a --batch N graph computes N of them)
 
 
 def _rel(path: str | None, out: Path) -> str | None:

@@ -29,15 +29,26 @@ class Profile:
     resolved: dict | None = None  # what MODEL resolved to, when profiled through edgeemo.resolve
 
     @property
+    def batch(self) -> int:
+        """The static batch the graph computes per inference (1 for a dynamic or absent batch dimension)."""
+        first = self.input_shape[0] if self.input_shape else 1
+        return first if isinstance(first, int) and first > 1 else 1
+
+    @property
+    def macc_per_image(self) -> int:
+        """MACC for one face: what the budget (the reference at batch 1) is about."""
+        return self.macc // self.batch
+
+    @property
     def budget_fraction(self) -> float:
-        return self.macc / self.budget_macc
+        return self.macc_per_image / self.budget_macc
 
     @property
     def within_budget(self) -> bool:
-        return self.macc <= self.budget_macc
+        return self.macc_per_image <= self.budget_macc
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d["budget_fraction"] = self.budget_fraction
-        d["within_budget"] = self.within_budget
+        d.update(batch=self.batch, macc_per_image=self.macc_per_image, budget_fraction=self.budget_fraction,
+                 within_budget=self.within_budget)
         return d
