@@ -120,6 +120,18 @@ def test_static_batch(tmp_path):
     assert cost.budget_fraction == pytest.approx(one / 62_991_365)
 
 
+def test_convert_table_fits_80_columns(tmp_path, cli):
+    """The printed table keeps every path and figure on one line in an 80-column terminal (it folded
+    'openvino-fp16/model.xml' and the sizes over two and three lines)."""
+    result = cli("convert", "emolite", "--to", "openvino", "--fp16", "--batch", "2", "--out", str(tmp_path / "c"), columns=80)
+    assert result.code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(map(len, lines)) <= 80
+    row = next(line for line in lines if "openvino-fp16/model.xml" in line).split()
+    assert row[:3] == ["openvino", "fp16", "openvino-fp16/model.xml"] and row[-2:] == ["100.0%", "verified"], row
+    assert any(line.startswith("MACC 8.89M per image") for line in lines)  # per face at --batch 2 as well
+
+
 def test_torchscript_exported_program_and_checkpoint(arch_file, tmp_path, cli):
     model = _tiny(arch_file)
     x = torch.zeros(1, 1, 32, 32)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from edgeemo.cli.common import (esc,
@@ -70,12 +71,15 @@ def convert(
     if json_out:
         print_json(result.to_dict())
     else:
-        table = Table(title=f"{esc(src)} -> {esc(out)}  (verified on {esc(result.n_inputs)} {esc(result.inputs)} inputs)")
-        for col in ("format", "prec", "path", "size", "s", "max diff", "top-1", "status"):
-            table.add_column(col, justify="right" if col in ("size", "s", "max diff", "top-1") else "left", overflow="fold")
+        table = Table(title=f"{esc(src)} -> {esc(out)}  (verified on {esc(result.n_inputs)} {esc(result.inputs)} inputs)",
+                      box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True, caption="max diff and top-1: against the source model's "
+                      "outputs on the same inputs (seconds per artifact: --json)")
+        for col in ("artifact", "path", "size", "max diff", "top-1", "status"):  # fits 80 columns with the usual paths
+            table.add_column(col, justify="right" if col in ("size", "max diff", "top-1") else "left", overflow="fold",
+                             no_wrap=col != "path")
         for a in result.artifacts:
             table.add_row(
-                esc(a.format), esc(a.precision), esc(_relative(a.path, out)), human(a.bytes, "B") if a.bytes else "-", f"{a.seconds:.1f}",
+                esc(f"{a.format} {a.precision}"), esc(_relative(a.path, out)), human(a.bytes, "B") if a.bytes else "-",
                 f"{a.max_abs_diff:.2e}" if a.max_abs_diff is not None else "-",
                 f"{a.top1_agreement:.1%}" if a.top1_agreement is not None else "-",
                 "[green]verified[/green]" if a.passed else "[red]FAILED[/red]",
