@@ -42,6 +42,28 @@ def test_demo_without_data(demo_run):
     assert len(images) >= 3 and all(base64.b64decode(i)[:8] == b"\x89PNG\r\n\x1a\n" for i in images)
 
 
+def test_demo_table_fits_80_columns(demo_run):
+    """The summary table keeps names and figures whole at 80 columns, for the default three models too (it folded
+    'emonet-resnet10' into 'emonet-r' / 'esnet10')."""
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from edgeemo.cli.demo import demo_table
+    from edgeemo.demo import DEFAULT_MODELS, DemoResult, ModelSummary
+
+    _, result = demo_run
+    one = ModelSummary(**result["models"][0])
+    for data, recall in ((None, None), ("faces", 0.795)):
+        models = [replace(one, name=name, fastest="onnx fp32 via openvino", best_macro_recall=recall, int8_macro_recall=recall)
+                  for name in DEFAULT_MODELS]
+        console = Console(width=80, record=True, no_color=True)
+        console.print(demo_table(DemoResult(result["out"], data, 1.0, result["report"], models, [])))
+        text = console.export_text()
+        assert max(map(len, text.splitlines())) <= 80
+        assert all(name in text for name in DEFAULT_MODELS) and (recall is None or "0.795" in text)
+
+
 def test_report_json_and_rebuild(demo_run, cli):
     out, _ = demo_run
     result = cli("report", str(out), "--json")
