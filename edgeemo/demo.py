@@ -10,7 +10,7 @@ from typing import Callable
 
 from edgeemo.fsutil import atomic_path
 
-DEFAULT_MODELS = ("emonet-resnet10", "mini-xception")
+DEFAULT_MODELS = ("emonet-resnet10", "mini-xception", "emofast-pruned")
 
 
 @dataclass
