@@ -113,6 +113,16 @@ def test_bad_datasets_are_one_line(tmp_path, cli):
     assert_one_line_error(cli("eval", "emolite", "--data", str(bad_csv)), "missing column")
     assert_one_line_error(cli("eval", "emolite", "--data", str(wrong)), "none of the labels")
     assert_one_line_error(cli("eval", "emolite", "--data", str(tmp_path / "nope")), "no such dataset")
+    # a video or a binary file given as --data: one line, not "internal error: UnicodeDecodeError"
+    (tmp_path / "clip.mp4").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "binary.csv").write_bytes(bytes(range(128, 256)) * 4)
+    assert_one_line_error(cli("eval", "emolite", "--data", str(tmp_path / "clip.mp4")), "a file, not a dataset")
+    assert_one_line_error(cli("eval", "emolite", "--data", str(tmp_path / "binary.csv")), "not a text CSV")
+    photos = tmp_path / "photos"  # loose photos beside a CSV: says why the CSV was read
+    photos.mkdir()
+    cv2.imwrite(str(photos / "a.jpg"), np.zeros((8, 8), np.uint8))
+    (photos / "ranking.csv").write_text("rank,image\n1,a.jpg\n")
+    assert_one_line_error(cli("eval", "emolite", "--data", str(photos)), "missing column", "read as a FER2013 export")
 
 
 def test_corrupt_images_are_skipped_and_counted(tmp_path, cli):

@@ -176,7 +176,7 @@ def _one_csv(root: Path) -> Path | None:
 # tried in order; adding a layout: a reader and one line here (docs/architecture.md)
 LAYOUTS: list[Layout] = [
     Layout("fer2013-csv", lambda p: p.is_file() or (not (p / "legend.csv").is_file() and _one_csv(p) is not None),
-           lambda p: _fer2013_csv(_one_csv(p))),
+           lambda p: _fer2013_export(p)),
     Layout("legend.csv", lambda p: (p / "legend.csv").is_file(), lambda p: _legend_csv(p)),
     Layout("class-folders", lambda p: p.is_dir(), lambda p: _class_folders(p)),
 ]
@@ -233,7 +233,27 @@ def _class_folders(root: Path) -> Dataset:
     return Dataset(root, "class-folders", samples)
 
 
+def _fer2013_export(root: Path) -> Dataset:
+    """A FER2013 CSV given as the file, or as the one .csv of a folder without subfolders."""
+    if root.is_file() and root.suffix.lower() != ".csv":
+        raise DatasetError(f"{root}: a file, not a dataset: give a folder (legend.csv + images/, or one folder of "
+                           "images per class) or a FER2013 .csv")
+    try:
+        return _fer2013_csv(_one_csv(root))
+    except DatasetError as exc:
+        if root.is_dir():  # say why a folder's CSV was read at all
+            raise DatasetError(f"{exc} (a folder with one .csv and no subfolders is read as a FER2013 export)") from None
+        raise
+
+
 def _fer2013_csv(path: Path) -> Dataset:
+    try:
+        return _read_fer2013(path)
+    except UnicodeDecodeError:
+        raise DatasetError(f"{path}: not a text CSV (FER2013 CSV: emotion,pixels,Usage)") from None
+
+
+def _read_fer2013(path: Path) -> Dataset:
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
         missing = {"emotion", "pixels"} - set(reader.fieldnames or [])
