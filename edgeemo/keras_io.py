@@ -16,6 +16,11 @@ def load_keras(path: str | Path):
             import keras
     except ImportError:
         raise MissingDependencyError("Keras models need TensorFlow: pip install 'edgeemo[tf]'") from None
+    import zipfile
+
+    if Path(path).suffix.lower() == ".keras" and Path(path).is_file() and not zipfile.is_zipfile(path):
+        raise ModelLoadError(f"{path}: cannot load as a Keras model: not a .keras archive (a zip file): truncated or "
+                             "another format")  # Keras itself says "File not found" for an existing file
     try:
         with quiet_native():
             return keras.saving.load_model(str(path), compile=False, safe_mode=True)

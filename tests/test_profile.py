@@ -109,6 +109,7 @@ def test_profile_table_shows_totals_and_verdict(cli):
         ("x.weird", b"x", "unknown model format"),
         ("empty.tflite", b"", "empty"),
         ("junk.tflite", b"not a flatbuffer" * 10, "not a TFLite flatbuffer"),
+        ("junk.keras", b"not a zip" * 10, "not a .keras archive"),  # Keras said "File not found" for it
     ],
 )
 def test_bad_files_give_one_line(cli, tmp_path, name, content, fragment):
