@@ -46,6 +46,8 @@ class ResolvedModel:
     def describe(self) -> str:
         if self.artifact is None:
             return f"{self.ref} run eagerly in {self.runtime}"
+        if self.converted and not self.cached:  # converted by this call into its own output (quantize, deploy)
+            return f"{self.ref} -> {self.artifact} ({self.runtime}, converted now)"
         if not self.cached:
             return f"{self.ref} ({self.runtime}, as given)"
         how = "converted now, cached" if self.converted else "from the cache" if self.cached else "as given"

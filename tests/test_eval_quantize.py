@@ -101,6 +101,8 @@ def test_fewer_calibration_images_than_asked_warns(tmp_path, cli):
     assert max(map(len, result.stdout.splitlines())) <= 80
     row = next(line for line in result.stdout.splitlines() if line.strip().startswith("openvino"))
     assert len(row.split()) == 9 and row.split()[-1] == "ok", row
+    said = " ".join(result.stdout.split())  # a zoo name converted by this call: not "(openvino, as given)"
+    assert "model: emolite -> " in said and "(openvino, converted now)" in said and "as given" not in said, said
 
 
 def test_quantize_bad_inputs(tmp_path, cli):
