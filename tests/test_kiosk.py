@@ -237,8 +237,13 @@ def test_bundle_runs_the_same_kiosk_loop(clip, cli, tmp_path):
     proc = subprocess.run([sys.executable, str(dest / "runner.py"), "--threads", "1", "run", "--source", str(clip),
                            "--interval", "5s", "--out", str(tmp_path / "bundle.jsonl")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stderr.strip().splitlines()[-1])["summary"]
+    final = json.loads(proc.stderr.strip().splitlines()[-1])
+    summary = final["summary"]
     assert summary["frames"] == 300 and set(summary["stages"]) == {"decode", "detect", "classify", "track"}
+    from edgeemo.models import zoo_card  # the kiosk's summary carries how far each label's count can be trusted
+
+    card = zoo_card("emolite")["validation"]["per_class"]
+    assert final["label_precision"] == {label: v["precision"] for label, v in card.items()}
     ours = cli("run", "-m", str(dest / "model.xml"), "-s", str(clip), "--interval", "5s", "--out", str(tmp_path / "ours.jsonl"))
     assert ours.code == 0, ours.stderr
     bundled = [json.loads(x) for x in (tmp_path / "bundle.jsonl").read_text().splitlines()]

@@ -157,9 +157,11 @@ def build_bundle(ref: str, target_name: str, out: str | Path, precision: str | N
         if artifact.suffix == ".xml":
             shutil.copyfile(artifact.with_suffix(".bin"), stage / "model.bin")
         fmt = "tflite" if name.endswith(".tflite") else "openvino"
+        from edgeemo.evaluate import label_precision
+
         card = {**card, "artifacts": [{"format": fmt, "precision": precision, "path": name}],
                 "artifact": name, "precision": precision, "target": target.name, "device": target.device,
-                "runtime": target.runtime}
+                "runtime": target.runtime, "label_precision": label_precision(ref)}  # the kiosk's counts, read honestly
         (stage / "model.json").write_text(json.dumps(card, indent=2) + "\n")
         shutil.copyfile(RUNNER, stage / "runner.py")
         (stage / "edgeemo_kiosk").mkdir()

@@ -205,7 +205,9 @@ def run(args) -> int:
     finally:
         if sink is not sys.stdout:
             sink.close()
-    print(json.dumps({"summary": summary.to_dict(), "machine": platform.machine()}), file=sys.stderr)
+    # each label's precision on the model's validation split: how far a count of it can be taken at its word
+    print(json.dumps({"summary": summary.to_dict(), "machine": platform.machine(),
+                      "label_precision": card.get("label_precision")}), file=sys.stderr)
     return 0
 
 
