@@ -238,22 +238,18 @@ def _fer2013_export(root: Path) -> Dataset:
     if root.is_file() and root.suffix.lower() != ".csv":
         raise DatasetError(f"{root}: a file, not a dataset: give a folder (legend.csv + images/, or one folder of "
                            "images per class) or a FER2013 .csv")
+    path = _one_csv(root)
     try:
-        return _fer2013_csv(_one_csv(root))
+        return _fer2013_csv(path)
+    except UnicodeDecodeError:
+        error = f"{path}: not a text CSV (FER2013 CSV: emotion,pixels,Usage)"
     except DatasetError as exc:
-        if root.is_dir():  # say why a folder's CSV was read at all
-            raise DatasetError(f"{exc} (a folder with one .csv and no subfolders is read as a FER2013 export)") from None
-        raise
+        error = str(exc)
+    # a folder: say why its CSV was read at all
+    raise DatasetError(error + (" (a folder with one .csv and no subfolders is read as a FER2013 export)" if root.is_dir() else ""))
 
 
 def _fer2013_csv(path: Path) -> Dataset:
-    try:
-        return _read_fer2013(path)
-    except UnicodeDecodeError:
-        raise DatasetError(f"{path}: not a text CSV (FER2013 CSV: emotion,pixels,Usage)") from None
-
-
-def _read_fer2013(path: Path) -> Dataset:
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
         missing = {"emotion", "pixels"} - set(reader.fieldnames or [])
