@@ -218,7 +218,7 @@ class ClipScore:
 
 def score_clip(results: list[FrameResult], truth: dict, iou_threshold: float = 0.4) -> ClipScore:
     frames = truth["frames"][: len(results)]
-    total = matched = predicted = correct = uncertain = 0
+    total = predicted = 0
     per_class: dict[str, list[int]] = {}  # truth label -> [matched, correct, uncertain]
     by_visitor: dict[int, list[tuple[int, str]]] = {}
     for res, gt in zip(results, frames):
@@ -228,10 +228,7 @@ def score_clip(results: list[FrameResult], truth: dict, iou_threshold: float = 0
             continue
         pairs = greedy_match(iou_matrix(np.array([g["box"] for g in gt], np.float32), res.boxes), iou_threshold)
         for g, r in pairs:
-            matched += 1
             label = res.labels[r]
-            correct += label == gt[g]["label"]
-            uncertain += label == UNCERTAIN
             counts = per_class.setdefault(gt[g]["label"], [0, 0, 0])
             counts[0] += 1
             counts[1] += label == gt[g]["label"]
@@ -245,6 +242,7 @@ def score_clip(results: list[FrameResult], truth: dict, iou_threshold: float = 0
         same += sum(a == b for a, b in itertools.pairwise(labels))
         pairs_n += max(0, len(labels) - 1)
         tracks.append(len({tid for tid, _ in seq}))
+    matched, correct, uncertain = (sum(column) for column in zip(*per_class.values())) if per_class else (0, 0, 0)
     decided = matched - uncertain
     return ClipScore(
         frames=len(frames), truth_faces=total,
