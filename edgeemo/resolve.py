@@ -50,7 +50,7 @@ class ResolvedModel:
             return f"{self.ref} -> {self.artifact} ({self.runtime}, converted now)"
         if not self.cached:
             return f"{self.ref} ({self.runtime}, as given)"
-        how = "converted now, cached" if self.converted else "from the cache" if self.cached else "as given"
+        how = "converted now, cached" if self.converted else "from the cache"
         return f"{self.ref} -> {self.artifact} ({self.runtime}, {how})"
 
 

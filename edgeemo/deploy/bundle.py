@@ -109,8 +109,7 @@ def _artifact(ref: str, target, precision: str, data: str | None, work: Path, on
             raise EdgeemoError(result.failed[0].error or "conversion failed")
         card = json.loads((work / "model.json").read_text())
         fp16 = next(Path(a.path) for a in result.artifacts if a.precision == "fp16")
-        return fp16, card, ResolvedModel(ref, target.runtime, f"{fp16.name} (bundled as {'model.tflite' if fmt == 'tflite' else 'model.xml'})",
-                                         card.get("source_sha256"), converted=True).to_dict()
+        return fp16, card, ResolvedModel(ref, target.runtime, fp16.name, card.get("source_sha256"), converted=True).to_dict()
     resolved = resolve_model(ref, target.runtime, on_step=on_step)
     fp32 = Path(resolved.artifact)
     card = find_card(fp32)
