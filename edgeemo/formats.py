@@ -71,3 +71,8 @@ def format_of(path: str | Path) -> ArtifactFormat | None:
 def folder_artifacts() -> list[tuple[str, str, str, tuple[str, ...]]]:
     """(relative path, format, precision, runtimes that read it) for every artifact a folder may hold."""
     return [(rel, f.name, precision, f.runtimes_for(precision)) for f in FORMATS.values() for precision, rel in f.files.items()]
+
+
+def folder_entries() -> list[str]:
+    """The top-level names (files and folders) that the artifacts of a convert/quantize folder occupy."""
+    return list(dict.fromkeys(Path(rel).parts[0] for rel, *_ in folder_artifacts()))

@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 
 @contextlib.contextmanager
@@ -124,6 +124,23 @@ def made_dir(path: Path) -> Iterator[Path]:
     except BaseException:
         if first_new is not None:
             shutil.rmtree(first_new, ignore_errors=True)
+        raise
+
+
+@contextlib.contextmanager
+def removed_on_failure(folder: Path, names: Iterable[str]) -> Iterator[Path]:
+    """If the block fails, delete those of ``names`` (entries of ``folder`` this command may write) that were not
+    there before it: an existing output folder is left as it was found, less what was overwritten."""
+    folder = Path(folder)
+    new = [folder / n for n in dict.fromkeys(names) if not (folder / n).exists()]
+    try:
+        yield folder
+    except BaseException:
+        for path in new:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
         raise
 
 

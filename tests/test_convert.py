@@ -237,16 +237,35 @@ def test_output_paths_the_machine_refuses_are_one_line(tmp_path, cli, shared_dat
         assert ".part" not in result.stderr
 
 
-def test_unsupported_op_names_op_and_format(tmp_path, cli):
+def _fft_arch(tmp_path: Path) -> Path:
+    """An architecture file whose op (a 2-D FFT) neither ONNX nor LiteRT can export, and an empty checkpoint for it."""
     path = tmp_path / "fftnet.py"
     path.write_text("import torch\nclass FFTNet(torch.nn.Module):\n"
                     "    def forward(self, x):\n        return torch.fft.fft2(x).abs().flatten(1)[:, :5]\n")
     torch.save({}, tmp_path / "empty.pth")
+    return path
+
+
+def test_unsupported_op_names_op_and_format(tmp_path, cli):
+    path = _fft_arch(tmp_path)
     result = cli("convert", "--arch", f"{path}:FFTNet", str(tmp_path / "empty.pth"), "--input-shape", "1,1,8,8",
                  "--to", "onnx", "--out", str(tmp_path / "out"))
-    assert result.code != 0
-    assert "fft" in result.stderr.lower() and "onnx" in result.stderr.lower(), result.stderr
-    assert "Traceback" not in result.stderr
+    assert_one_line_error(result, "ONNX export failed: Exporting the operator 'aten::fft_fft2'")  # not the exporter's IR dump
+    assert not (tmp_path / "out").exists()  # nothing converted: no folder with a card of no artifacts
+
+
+def test_convert_that_makes_nothing_leaves_its_folder_as_it_was(tmp_path, cli):
+    """Every artifact failing used to leave model.json (listing no artifact) and convert.json behind, exit 2; the
+    reasons now come in one line, each once, and an existing folder keeps only what it had."""
+    path = _fft_arch(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = cli("convert", "--arch", f"{path}:FFTNet", str(tmp_path / "empty.pth"), "--input-shape", "1,1,8,8",
+                 "--to", "onnx,openvino", "--out", str(out))
+    assert_one_line_error(result, "aten::fft_fft2")
+    assert result.stderr.count("aten::fft_fft2") == 1, result.stderr  # onnx and openvino stopped by the same export
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
 def test_drift_is_caught(tmp_path, monkeypatch):
@@ -255,9 +274,9 @@ def test_drift_is_caught(tmp_path, monkeypatch):
 
     original = OnnxRuntimeSession.output
     monkeypatch.setattr(OnnxRuntimeSession, "output", lambda self: original(self) + 0.01)
-    result = convert(load_source("emolite", Overrides()), tmp_path, formats=("onnx",))
-    assert result.failed and "onnx fp32 drifted" in result.failed[0].error
-    assert not (tmp_path / "model.onnx").exists()
+    with pytest.raises(EdgeemoError, match="onnx fp32 drifted"):
+        convert(load_source("emolite", Overrides()), tmp_path, formats=("onnx",))
+    assert not list(tmp_path.iterdir())  # no model.onnx, and no card of a conversion that made nothing
 
 
 def test_fer_keras_model_converts_with_full_agreement_on_real_faces(fer_model, shared_data, tmp_path, cli):

@@ -18,8 +18,8 @@ from edgeemo.sources import SourceModel
 from edgeemo.export.validate import compare, is_probability, weak_reference
 from edgeemo.resolve import source_sha256
 from edgeemo.formats import FORMATS as ARTIFACT_FORMATS
-from edgeemo.formats import artifact_path
-from edgeemo.fsutil import artifact_bytes, atomic_path, check_out_dir, made_dir, remove_artifact
+from edgeemo.formats import artifact_path, folder_entries
+from edgeemo.fsutil import artifact_bytes, atomic_path, check_out_dir, made_dir, remove_artifact, removed_on_failure
 
 FORMATS = tuple(ARTIFACT_FORMATS)  # edgeemo.formats: names, file names per precision, runtimes
 N_INPUTS = 32
@@ -115,8 +115,25 @@ def convert(
     if spec.labels and reference.shape[1] != len(spec.labels):
         raise EdgeemoError(f"{src.ref}: {len(spec.labels)} labels given ({', '.join(spec.labels)}) but the model has "
                            f"{reference.shape[1]} outputs; --labels must name every output, in order")
-    with made_dir(out):
-        return _convert(src, out, formats, fp16, batch, inputs, inputs_kind, reference, on_step, start)
+    with made_dir(out), removed_on_failure(out, _OUTPUT_NAMES):
+        result = _convert(src, out, formats, fp16, batch, inputs, inputs_kind, reference, on_step, start)
+        if result.artifacts and not any(a.passed for a in result.artifacts):  # nothing made: leave nothing
+            raise EdgeemoError(_nothing_made(result.artifacts))
+        return result
+
+
+def _nothing_made(artifacts: list[Artifact]) -> str:
+    """One line for a convert where every artifact failed: each distinct reason once, with the artifacts it stopped."""
+    stopped: dict[str, list[str]] = {}
+    for a in artifacts:
+        stopped.setdefault(a.error or "failed", []).append(f"{a.format} {a.precision}")
+    if len(stopped) == 1:
+        return next(iter(stopped))
+    return "no artifact made: " + "; ".join(f"{', '.join(names)}: {error}" for error, names in stopped.items())
+
+
+# what convert may write in its folder: every format's files, the card and the report
+_OUTPUT_NAMES = [*folder_entries(), "model.json", "convert.json"]
 
 
 def _convert(src, out: Path, formats, fp16, batch, inputs, inputs_kind, reference, on_step, start) -> ConvertResult:

@@ -10,6 +10,7 @@ from pathlib import Path
 from edgeemo.errors import ModelLoadError
 from edgeemo.export._torch_util import eval_mode
 from edgeemo.fsutil import atomic_path
+from edgeemo.quiet import quiet_native
 
 OPSET = 17
 
@@ -23,7 +24,7 @@ def torch_to_onnx(model, example, path: str | Path, opset: int = OPSET) -> Path:
     import torch
 
     model = eval_mode(model)
-    with atomic_path(path) as tmp, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+    with atomic_path(path) as tmp, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), quiet_native():
         warnings.simplefilter("ignore")
         try:
             torch.onnx.export(
