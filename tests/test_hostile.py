@@ -308,6 +308,8 @@ CASES = [
     ("eval-card-garbled", ["eval", "{r}/garbled/model.tflite", "--data", "{shared}/ckplus48_dev"], "model card"),
     ("quantize-empty-data", ["quantize", "emolite", "--data", "{r}/empty", "--out", "{out}"], "no images"),
     ("quantize-out-file", ["quantize", "emolite", "--calib", "synthetic", "--out", "{r}/a_file"], "is a file"),
+    ("quantize-no-format-made", ["quantize", "emolite", "--calib", "synthetic", "--to", "onnx", "--ignored-scope", "nope",
+                                 "--out", "{out}"], "no INT8 artifact made: onnx: --ignored-scope: no node 'nope'"),
     ("predict-csv-dir", ["predict", "{r}/huge.png", "--csv", "{r}/empty"], "is a folder"),
     ("predict-only-huge-png", ["predict", "{r}/huge.png", "-m", "emolite"], "no readable image"),
     ("run-preview-txt", ["run", "-m", "emolite", "-s", "{r}/notes.txt", "--preview", "{out}.txt"], "--preview"),

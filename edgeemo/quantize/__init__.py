@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 
 from edgeemo.errors import EdgeemoError, first_line
-from edgeemo.formats import FORMATS
+from edgeemo.formats import FORMATS, folder_entries
 from edgeemo.fsutil import artifact_bytes, atomic_path, remove_artifact
 
 INT8_NAMES = {name: f.files["int8"] for name, f in FORMATS.items()}  # edgeemo.formats
@@ -132,10 +132,21 @@ def quantize(ref: str, out: str | Path, config: QuantizeConfig | None = None, on
     calibration reads its BatchNorm statistics)."""
     start = time.perf_counter()
     cfg = (config or QuantizeConfig()).check()
-    from edgeemo.fsutil import check_out_dir, made_dir
+    from edgeemo.fsutil import check_out_dir, made_dir, removed_on_failure
 
-    with made_dir(check_out_dir(out)) as out_dir:
-        return _quantize(ref, out_dir, cfg, on_step, artifacts, start, source)
+    with made_dir(check_out_dir(out)) as out_dir, removed_on_failure(out_dir, _OUTPUT_NAMES):
+        result = _quantize(ref, out_dir, cfg, on_step, artifacts, start, source)
+        if artifacts is None and result.artifacts and all(a.error for a in result.artifacts):  # nothing made: leave nothing
+            raise EdgeemoError("no INT8 artifact made: " + "; ".join(_with_format(a) for a in result.artifacts))
+        return result
+
+
+# what a quantize run may write in its folder: the FP32 conversion of a source model, the INT8 artifacts, the reports
+_OUTPUT_NAMES = [*folder_entries(), "model.json", "convert.json", "quantize.json"]
+
+
+def _with_format(item: Quantized) -> str:
+    return item.error if item.error.startswith(item.format) else f"{item.format}: {item.error}"
 
 
 def _fractions(plan) -> str:
