@@ -36,25 +36,28 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command("demo")(demo_cmd.demo)
-app.command("report")(demo_cmd.report)
-app.command("models")(models_cmd.models)
-app.command("profile")(profile_cmd.profile)
-app.command("convert")(convert_cmd.convert)
-app.command("eval")(eval_cmd.evaluate)
-app.command("quantize")(quantize_cmd.quantize)
-app.command("train")(train_cmd.train)
-app.command("bench")(bench_cmd.bench)
-app.command("optimize")(optimize_cmd.optimize)
-app.command("targets")(targets_cmd.targets)
-app.command("deploy")(deploy_cmd.deploy)
-app.command("unpack")(deploy_cmd.unpack)
+
+
+def _command(group: typer.Typer, name: str, function) -> None:
+    """Register ``function`` as ``name``; the command list shows its docstring's first paragraph as one flowing text
+    (Typer's rich help would keep the docstring's line breaks there)."""
+    import inspect
+
+    summary = inspect.cleandoc(function.__doc__ or "").split("\n\n")[0].replace("\n", " ")
+    group.command(name, short_help=summary or None)(function)
+
+
 keys_app = typer.Typer(help="Signing keys for bundles (Ed25519).", no_args_is_help=True)
-keys_app.command("new")(deploy_cmd.keys_new)
+_command(keys_app, "new", deploy_cmd.keys_new)
+for _name, _function in [("demo", demo_cmd.demo), ("report", demo_cmd.report), ("models", models_cmd.models),
+                         ("profile", profile_cmd.profile), ("convert", convert_cmd.convert), ("eval", eval_cmd.evaluate),
+                         ("quantize", quantize_cmd.quantize), ("train", train_cmd.train), ("bench", bench_cmd.bench),
+                         ("optimize", optimize_cmd.optimize), ("targets", targets_cmd.targets), ("deploy", deploy_cmd.deploy),
+                         ("unpack", deploy_cmd.unpack)]:
+    _command(app, _name, _function)
 app.add_typer(keys_app, name="keys")
-app.command("run")(run_cmd.run)
-app.command("testclip")(run_cmd.testclip)
-app.command("predict")(run_cmd.predict)
+for _name, _function in [("run", run_cmd.run), ("testclip", run_cmd.testclip), ("predict", run_cmd.predict)]:
+    _command(app, _name, _function)
 
 
 def _version(value: bool) -> None:
