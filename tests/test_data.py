@@ -225,3 +225,19 @@ def test_a_model_without_labels_is_told_to_name_them(tmp_path):
     cv2.imwrite(str(tmp_path / "happy" / "a.png"), np.zeros((8, 8), np.uint8))
     with pytest.raises(DatasetError, match=r"class labels are unknown.*\(happy\).*--labels"):
         load_dataset(tmp_path).restrict(())
+
+
+def test_a_test_split_is_only_the_models_own(shared_data):
+    """`eval --split test` on a folder the model never trained on read an always-empty split ("the test split is
+    empty"); it now says why and points at --split all. On its own dataset the split is the card's."""
+    from edgeemo.data.datasets import DatasetError
+    from edgeemo.evaluate import plan_split
+
+    own = plan_split("emofast-pruned", str(shared_data), "test")
+    assert own.part == "test" and own.test_fraction > 0 and own.own
+    ckplus = shared_data.parent / "ckplus48_dev"
+    with pytest.raises(DatasetError, match="no test split for emofast-pruned .*--split all"):
+        plan_split("emofast-pruned", str(ckplus), "test")
+    with pytest.raises(DatasetError, match="two-way split .* no held-out test split"):
+        plan_split("emonet-resnet10", str(shared_data), "test")
+    assert plan_split("emofast-pruned", str(ckplus), "auto").part == "all"

@@ -125,6 +125,9 @@ def plan_split(ref: str, data: str, split: str = "auto") -> SplitPlan:
         return SplitPlan("all", reason="every image (the model's card does not say it was trained on this dataset)")
     if split == "test" and trained_here and not params["test_fraction"]:
         raise DatasetError(f"{ref} was trained with a two-way split of {data}: it has no held-out test split")
+    if split == "test" and not trained_here:  # a folder the model never trained on holds out every image
+        raise DatasetError(f"{data}: no test split for {ref} (its card does not say it was trained on this dataset, so "
+                           "every image is held out): evaluate them all with --split all, the default here")
     return SplitPlan(split, **params, reason="asked with --split" + (" (the model's own split)" if trained_here else ""))
 
 
