@@ -29,7 +29,8 @@ def test_help_labels(command):
 
 def test_command_list_flows_each_summary():
     """`edgeemo --help` lists each command with its docstring's first paragraph; Typer's rich help kept the
-    docstring's line breaks there, so train's, run's and five others' summaries broke mid-sentence at any width."""
+    docstring's line breaks there (and in each command's own page), so train's, run's and five others' summaries
+    broke mid-sentence at any width."""
     result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "400", "NO_COLOR": "1"})
     assert result.exit_code == 0, result.output
     lines = {line.split()[1]: line for line in result.output.splitlines() if line.startswith("│ ") and len(line.split()) > 2}
@@ -37,3 +38,5 @@ def test_command_list_flows_each_summary():
     for command in COMMANDS:  # 400 columns hold every summary on its command's line
         assert lines[command].rstrip(" │").endswith((".", ")", "`.")), lines[command]
     assert "one-cycle cosine schedule and early stopping" in lines["train"]
+    page = CliRunner().invoke(app, ["bench", "--help"], env={"COLUMNS": "400", "NO_COLOR": "1"}).output
+    assert "copy it to the device with scp, verify and self-test it there" in page  # later paragraphs flow too

@@ -39,12 +39,12 @@ app = typer.Typer(
 
 
 def _command(group: typer.Typer, name: str, function) -> None:
-    """Register ``function`` as ``name``; the command list shows its docstring's first paragraph as one flowing text
-    (Typer's rich help would keep the docstring's line breaks there)."""
+    """Register ``function`` as ``name`` with its docstring's paragraphs as flowing text, the first one as its line in
+    the command list (Typer's rich help keeps a docstring's line breaks: ragged lines at any terminal width)."""
     import inspect
 
-    summary = inspect.cleandoc(function.__doc__ or "").split("\n\n")[0].replace("\n", " ")
-    group.command(name, short_help=summary or None)(function)
+    paragraphs = [p.replace("\n", " ") for p in inspect.cleandoc(function.__doc__ or "").split("\n\n")]
+    group.command(name, help="\n\n".join(paragraphs) or None, short_help=paragraphs[0] or None)(function)
 
 
 keys_app = typer.Typer(help="Signing keys for bundles (Ed25519).", no_args_is_help=True)
