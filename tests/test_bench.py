@@ -112,6 +112,13 @@ def test_bad_inputs(artifacts, cli, tmp_path):
     assert_one_line_error(cli("bench", str(artifacts / "model.tflite"), "--runtime", "onnxruntime"), "cannot read .tflite")
     (tmp_path / "x.onnx").write_bytes(b"garbage")
     assert_one_line_error(cli("bench", str(tmp_path / "x.onnx")), "x.onnx")
+    # --matrix given a zoo name or one artifact: how to get the folder it reads (was: "run `edgeemo convert` first")
+    assert_one_line_error(cli("bench", "emolite", "--matrix"), "--matrix takes a folder", "edgeemo convert emolite --out DIR",
+                          "edgeemo optimize emolite")
+    one = cli("bench", xml, "--matrix")
+    assert_one_line_error(one, "not one of them")
+    assert one.stderr.strip().endswith(f"bench --matrix {artifacts}"), one.stderr  # the IR's folder's parent
+    assert_one_line_error(cli("bench", str(tmp_path), "--matrix"), "no artifacts")
 
 
 def test_target_profile_says_the_figure_is_from_this_host(artifacts, cli):

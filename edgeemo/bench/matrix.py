@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from edgeemo.formats import folder_artifacts
+from edgeemo.formats import folder_artifacts, format_of
 from edgeemo.fsutil import artifact_bytes, atomic_path
 
 ARTIFACTS = folder_artifacts()  # (relative path, format, precision, runtimes that read it): edgeemo.formats
@@ -37,6 +37,12 @@ class MatrixRow:
     p90_ms: float | None = None
 
 
+def _folder_of(artifact: Path) -> Path:
+    """The convert/quantize folder an artifact sits in (openvino/model.xml: two levels up)."""
+    rel = next((Path(r) for r, *_ in ARTIFACTS if artifact.as_posix().endswith("/" + r)), Path(artifact.name))
+    return artifact.parents[len(rel.parts) - 1]
+
+
 def run_matrix(folder: str | Path, threads: int | None = 1, iterations: int = 200, data: str | None = None,
                device: str = "CPU", classes: list[str] | None = None, precision: str | None = None,
                on_step: Callable[[str], None] = lambda s: None) -> list[MatrixRow]:
@@ -49,6 +55,12 @@ def run_matrix(folder: str | Path, threads: int | None = 1, iterations: int = 20
     card_path = folder / "model.json"
     card = json.loads(card_path.read_text()) if card_path.is_file() else {}
     found = [(folder / rel, fmt, prec, rts) for rel, fmt, prec, rts in ARTIFACTS if (folder / rel).is_file()]
+    if not found and folder.is_file() and format_of(folder) is not None:
+        raise EdgeemoError(f"--matrix takes the folder of artifacts, not one of them: bench --matrix {_folder_of(folder)}")
+    if not found and not folder.is_dir():  # a zoo name or a model file: --matrix reads a convert/quantize folder
+        raise EdgeemoError(f"--matrix takes a folder of artifacts, not {folder}: make one with `edgeemo convert {folder} "
+                           f"--out DIR` (and `edgeemo quantize {folder} --out DIR` for INT8), or let `edgeemo optimize "
+                           f"{folder}` convert, quantize and time every candidate for a target")
     if not found:
         raise EdgeemoError(f"{folder}: no artifacts (model.onnx, openvino/model.xml, model.tflite, ...); run `edgeemo convert` first")
     rows: list[MatrixRow] = []
