@@ -147,6 +147,8 @@ def test_run_bad_inputs(clip, cli, tmp_path):
     junk.write_bytes(b"not a video")
     assert_one_line_error(cli("run", "-m", "emolite", "-s", str(junk)), "junk.mp4")
     assert_one_line_error(cli("run", "-m", "emolite", "-s", str(clip), "--truth", str(junk)), "truth")
+    assert_one_line_error(cli("run", "-m", "emolite", "-s", str(clip), "--truth", str(tmp_path / "clip.truth.json")),
+                          "no such file", "VIDEO.truth.json")  # was: "not a truth file ... (FileNotFoundError)"
     assert_one_line_error(cli("run", "-m", "emolite", "-s", str(clip), "--preview", str(tmp_path / "p.mp4"),
                               "--detector", "nope"), "unknown face detector")
     assert not (tmp_path / "p.mp4").exists()

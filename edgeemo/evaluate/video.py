@@ -187,6 +187,9 @@ def make_clip(data: str, out: str | Path, seconds: float = 20.0, fps: float = 15
 
 
 def load_truth(path: str | Path) -> dict:
+    """The truth file of a clip `edgeemo testclip` wrote (VIDEO.truth.json)."""
+    if not Path(path).is_file():
+        raise EdgeemoError(f"--truth {path}: no such file (testclip writes it beside the video, as VIDEO.truth.json)")
     try:
         truth = json.loads(Path(path).read_text())
         truth["frames"]
