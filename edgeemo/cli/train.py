@@ -49,6 +49,7 @@ def train(
     low_res: Annotated[float, typer.Option("--low-res", min=0.0, max=1.0, metavar="P",
                                            help="With probability P train on the face shrunk to 3/8-3/4 of its side and upscaled back (small, distant faces; 48x48 datasets; 0 = off).")] = 0.0,
     classifier_only: Annotated[bool, typer.Option("--classifier-only", help="Re-train only the last linear layer of --init's model, features and BatchNorm frozen (decoupled training's second stage: features learned on natural sampling, classifier re-balanced with --balance 1).")] = False,
+    calibrate: Annotated[bool, typer.Option("--calibrate/--no-calibrate", help="Temperature scaling: fit one temperature on the validation split and fold it into the last layer, so the probabilities are calibrated (the kiosk's --threshold reads them); no prediction changes.")] = True,
     qat: Annotated[bool, typer.Option("--qat", help="NNCF quantization-aware fine-tuning of trained weights (--init): exports an INT8 IR.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Use at most N training images (quick runs).")] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="PyTorch CPU threads (default: all cores).")] = None,
@@ -83,7 +84,7 @@ def train(
     cfg = TrainConfig(arch=arch, data=data, out=out, epochs=epochs, batch_size=batch_size, lr=lr or (1e-4 if qat else 2e-3), balance=balance,
                       label_smoothing=label_smoothing, patience=patience, seed=seed, split_seed=split_seed,
                       val_fraction=val_fraction, test_fraction=test_fraction, logit_adjust=logit_adjust, photometric=photometric, mixup=mixup, ema=ema, align=align, fold_labels=folds, init=init, teacher=(teacher[0] if len(teacher) == 1 else teacher) if teacher else None, distill_weight=distill_weight,
-                      distill_temperature=distill_temperature, erase=erase, low_res=low_res, classifier_only=classifier_only, qat=qat,
+                      distill_temperature=distill_temperature, erase=erase, low_res=low_res, classifier_only=classifier_only, qat=qat, calibrate=calibrate,
                       limit=limit, threads=threads, command="edgeemo " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=err_console, disable=json_out or not err_console.is_terminal, transient=True) as bar:
@@ -96,11 +97,16 @@ def train(
 
         result = run_train(cfg, on_epoch=on_epoch, on_batch=lambda done, total: bar.update(task, completed=done, total=total))
     if json_out:
-        print_json({"weights": result.weights, "card": result.card, "best_epoch": result.best_epoch, "validation": result.validation})
+        print_json({"weights": result.weights, "card": result.card, "best_epoch": result.best_epoch, "validation": result.validation,
+                    "calibration": result.calibration})
         return
     v = result.validation
     console.print(f"best epoch {esc(result.best_epoch)}: val accuracy {v['accuracy']:.3f}, macro recall [bold]{v['macro_recall']:.3f}[/bold], "
                   f"macro F1 {v['macro_f1']:.3f}")
+    c = result.calibration
+    if c:
+        console.print(f"calibrated on {esc(c['fitted_on'])}: logits / {c['temperature']:.2f}; faces under probability 0.5 "
+                      f"{c['top_below_half'][0]:.0%} -> {c['top_below_half'][1]:.0%}, calibration error {c['ece'][0]:.3f} -> {c['ece'][1]:.3f}")
     console.print(f"weights {esc(result.weights)}  card {esc(result.card)}")
     if qat:
         import json

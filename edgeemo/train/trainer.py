@@ -58,6 +58,7 @@ class TrainConfig:
     erase: float = 0.0  # probability of random erasing: one rectangle of 2-20% of the face filled with noise (0 = off)
     low_res: float = 0.0  # probability of a low-resolution view: shrunk to 3/8-3/4 of its side, upscaled back (0 = off)
     classifier_only: bool = False  # decoupled training's 2nd stage (cRT): only the last linear layer learns, on --init
+    calibrate: bool = True  # temperature scaling on the validation split, folded into the last layer (no arg-max changes)
     qat: bool = False  # NNCF quantization-aware fine-tuning of trained weights -> INT8 OpenVINO IR
     qat_calibration: int = 300  # training images that initialise the quantizer ranges
     command: str = ""
@@ -80,6 +81,7 @@ class TrainResult:
     best_epoch: int
     validation: dict
     history: list[EpochLog] = field(default_factory=list)
+    calibration: dict | None = None  # temperature scaling (edgeemo.train.calibrate), when done
 
 
 def _load_pixels(dataset, spec: ModelSpec, labels: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
@@ -282,15 +284,44 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     best_state = {k: v.float() for k, v in torch_load(out / "weights.pt").items()}
     best = model if cfg.qat else create_model(cfg.arch, pretrained=False)  # a QAT state dict needs its quantizers
     best.load_state_dict(best_state)
+    calibration = _calibration_done(out, state["best_epoch"])  # a resumed run whose best epoch was calibrated already
+    if cfg.calibrate and not cfg.qat and calibration is None:
+        best, done = calibrate_weights(best, out / "weights.pt", x_val_t, y_val, spec.output,
+                                       f"the validation split ({len(y_val)} images)")
+        calibration = asdict(done)
     validation = _plain(_validate(best, x_val_t, y_val, labels))
     card = card_of(validation)
+    if calibration is not None:
+        card["calibration"] = calibration
     if cfg.qat:
         card["weights"] = "weights.pt (QAT state dict with NNCF's quantizer parameters, FP32)"
         card["qat"] = _export_qat(best, spec, card, out, x_val_t.numpy(), y_val, labels)
     _write_card(out, card, aligner, finished=True)
     _plot(state["history"], out / "curve.png")
     history = [EpochLog(**h) for h in state["history"]]
-    return TrainResult(str(out / "weights.pt"), str(out / "model.json"), state["best_epoch"], validation, history)
+    return TrainResult(str(out / "weights.pt"), str(out / "model.json"), state["best_epoch"], validation, history,
+                       calibration)
+
+
+def _calibration_done(out: Path, best_epoch: int) -> dict | None:
+    """The calibration recorded by a finished run of ``out`` when its weights.pt is still that run's best epoch."""
+    try:
+        card = json.loads((out / "model.json").read_text())
+    except (OSError, ValueError):
+        return None
+    same = card.get("training", {}).get("finished") and card["training"].get("best_epoch") == best_epoch
+    return card.get("calibration") if same else None
+
+
+def calibrate_weights(model, weights: Path, x, y: np.ndarray, output: str, fitted_on: str):
+    """Temperature scaling folded into ``model``'s last layer (edgeemo.train.calibrate), stored in ``weights`` (FP16)
+    and read back, so what is validated is what is stored. Returns (model, Calibration)."""
+    from edgeemo.train.calibrate import calibrate
+
+    calibration = calibrate(model, x, y, output, fitted_on)
+    _save_weights(model, weights)
+    model.load_state_dict({k: v.float() for k, v in torch_load(weights).items()})
+    return model, calibration
 
 
 def _distillation(soft: torch.Tensor, log_p: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -428,7 +459,7 @@ def _teacher(cfg: TrainConfig, spec: ModelSpec, _x) -> Callable[[np.ndarray], np
     return soft
 
 
-RESUME_MAY_CHANGE = {"epochs", "patience", "threads", "out", "command"}
+RESUME_MAY_CHANGE = {"epochs", "patience", "threads", "out", "command", "calibrate"}
 
 
 def _check_resumable(last: Path, saved: dict, cfg: TrainConfig) -> None:
