@@ -24,6 +24,8 @@ def test_train_tiny_then_resume(shared_data, tmp_path, cli):
     assert card["data"]["source"] == str(shared_data) and "images" not in json.dumps(card["data"]).lower().replace("train_images", "").replace("val_images", "")
     assert (out / "weights.pt").is_file() and (out / "curve.png").is_file() and len(card["history"]) == 1
     assert card["data"]["fingerprint"] == load_dataset(shared_data).restrict(tuple(card["labels"])).fingerprint()
+    assert card["calibration"]["fitted_on"] == f"the validation split ({card['data']['val_images']} images)"
+    assert first.json()["calibration"] == card["calibration"]
     changed = cli(*args, "--epochs", "2", "--lr", "0.5")  # another experiment: its epochs must not join this history
     assert_one_line_error(changed, "was trained with --lr 0.002; this run asks 0.5")
     resumed = cli(*args, "--epochs", "2")
@@ -31,6 +33,11 @@ def test_train_tiny_then_resume(shared_data, tmp_path, cli):
     card = json.loads((out / "model.json").read_text())
     assert [h["epoch"] for h in card["history"]] == [1, 2]  # epoch 1 was not run again
     assert set(card["validation"]) >= {"accuracy", "macro_recall", "macro_f1", "per_class", "confusion"}
+    assert card["calibration"]["temperature"] > 0
+    plain = cli("train", "emolite", "--data", str(shared_data), "--out", str(tmp_path / "plain"), "--limit", "160",
+                "--batch-size", "16", "--seed", "3", "--epochs", "1", "--no-calibrate", "--json")
+    assert plain.code == 0, plain.stderr
+    assert plain.json()["calibration"] is None and "calibration" not in json.loads((tmp_path / "plain" / "model.json").read_text())
 
 
 def test_a_run_stopped_mid_way_leaves_a_card_that_eval_reads(shared_data, tmp_path, cli):
@@ -154,7 +161,7 @@ def test_mixup_and_weight_average_are_what_is_kept_and_resumed(shared_data, tmp_
     from edgeemo.train import TrainConfig, train
 
     cfg = TrainConfig(arch="emofast", data=str(shared_data), out=str(tmp_path / "run"), epochs=1, limit=96, batch_size=16,
-                      threads=1, mixup=0.3, ema=0.9)
+                      threads=1, mixup=0.3, ema=0.9, calibrate=False)  # weights.pt as kept, not temperature-scaled
     train(cfg)
     last = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     saved = torch.load(tmp_path / "run" / "weights.pt", weights_only=True)
@@ -257,6 +264,32 @@ def test_committed_weights_reproduce_their_model_card(name, shared_data, cli):
         assert measured["n"] == figures["images"]
         assert abs(measured["macro_recall"] - figures["macro_recall"]) <= 0.01, (split, measured["macro_recall"], figures)
         assert abs(measured["accuracy"] - figures["accuracy"]) <= 0.01
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_committed_weights_are_calibrated_on_their_validation_split(name, shared_data):
+    """Every zoo model's probabilities are temperature-scaled (scripts/calibrate_zoo.py; `edgeemo train` does it at
+    the end): fitted again on the same split, the temperature of the committed weights is 1, and the card's figures
+    of the calibrated model are what its weights give."""
+    import torch
+
+    from edgeemo.data.preprocess import normalize
+    from edgeemo.evaluate import plan_split
+    from edgeemo.models import create_model, get_spec
+    from edgeemo.train.calibrate import calibration_error, fit_temperature, log_probabilities, softmax_of
+    from edgeemo.train.trainer import _load_pixels
+
+    card = json.loads((zoo_dir() / f"{name}.json").read_text())["calibration"]
+    spec = get_spec(name)
+    plan = plan_split(name, str(shared_data), "val")
+    val = load_dataset(shared_data).restrict(spec.labels).split("val", plan.val_fraction, plan.seed, plan.test_fraction)
+    x, y, _ = _load_pixels(val, spec, list(spec.labels))
+    log_p = log_probabilities(create_model(name, pretrained=True), torch.from_numpy(normalize(x, spec)), spec.output)
+    assert card["images"] == len(y) and card["ece"][1] < card["ece"][0] and card["nll"][1] < card["nll"][0]
+    assert fit_temperature(log_p, y) == pytest.approx(1.0, abs=0.02)
+    p = softmax_of(log_p)
+    assert calibration_error(p, y) == pytest.approx(card["ece"][1], abs=0.005)
+    assert float((p.max(1) < 0.5).mean()) == pytest.approx(card["top_below_half"][1], abs=0.005)
 
 
 def test_compact_model_has_trained_weights():
