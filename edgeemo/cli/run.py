@@ -38,7 +38,7 @@ def run(
     align: Annotated[bool | None, typer.Option("--align/--no-align", help="Turn each face eyes-level before classifying (BlazeFace keypoints); default: as the model's card says it was trained (`edgeemo train --align`).", show_default=False)] = None,
     margin: Annotated[float | None, typer.Option("--margin", min=-0.3, max=1.0, help="Box fraction added per side before classifying "
                                                                                  "(negative shrinks; default: Haar -0.05, BlazeFace 0).")] = DEFAULTS["margin"],
-    threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Below this smoothed probability a face is 'uncertain'.")] = DEFAULTS["threshold"],
+    threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Below this smoothed probability a face is 'uncertain' (the zoo's probabilities are calibrated on their validation splits; docs/kiosk.md).")] = DEFAULTS["threshold"],
     smooth: Annotated[float, typer.Option("--smooth", min=0.0, help="Half-life (s) of each face's label smoothing; 0 = none.")] = DEFAULTS["smooth_s"],
     max_frames: Annotated[int | None, typer.Option("--max-frames", min=1, help="Stop after N frames.")] = None,
     duration: Annotated[str | None, typer.Option("--duration", help="Stop after this long (camera/stream), e.g. 8h.")] = None,
