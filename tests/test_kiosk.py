@@ -224,6 +224,8 @@ def test_predict_ranks_the_happy_photos_first(shared_data, cli, tmp_path):
     assert [r["image"] for r in rows] == [r["image"] for r in ranked]
     top = cli("predict", str(album), "--emotion", "happy", "--top", "3")
     assert top.code == 0 and "P(happy)" in top.stdout and top.stdout.count(".jpg") == 3
+    narrow = cli("predict", str(album), "--model", "emonet-resnet10", "--emotion", "happy", "--top", "3", columns=80)
+    assert [Path(r["image"]).name in narrow.stdout for r in ranked[:3]] == [True] * 3, narrow.stdout  # was: "/tmp/pytest-…" x3
     assert_one_line_error(cli("predict", str(album), "--emotion", "fear"), "--emotion")
     synonym = cli("predict", str(album), "--emotion", "happiness", "--top", "1", "--json")  # the dataset's word for happy
     assert synonym.code == 0 and "happy" in synonym.stdout, synonym.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 from dataclasses import asdict
 from typing import Annotated
@@ -186,16 +187,27 @@ def predict(
         return
     from rich.table import Table
 
-    table = Table(title=f"photos ranked by P({esc(emotion)})")
+    folder = _common_folder([r["image"] for r in rows])  # named once: a narrow terminal keeps each photo's own name
+    table = Table(title=f"photos ranked by P({esc(emotion)})", caption=f"in {esc(folder)}" if folder else None)
     for col in ("rank", "image", "faces", f"P({emotion})", "top label"):
-        table.add_column(col, justify="right" if col in ("rank", "faces", f"P({emotion})") else "left")
+        table.add_column(col, justify="right" if col in ("rank", "faces", f"P({emotion})") else "left",
+                         overflow="fold" if col == "image" else "ellipsis")
     for r in rows:
-        table.add_row(str(r["rank"]), esc(r["image"]), str(r["faces"]) if r["faces"] else "0 (whole photo)",
-                      f"{r[emotion]:.3f}", r["label"])
+        table.add_row(str(r["rank"]), esc(os.path.relpath(r["image"], folder) if folder else r["image"]),
+                      str(r["faces"]) if r["faces"] else "0 (whole photo)", f"{r[emotion]:.3f}", r["label"])
     console.print(table)
     console.print(model_line(resolved))
     for path in unreadable:
         err_console.print(f"[yellow]skipped {esc(path)}: not a readable image[/yellow]")
+
+
+def _common_folder(paths: list[str]) -> str:
+    """The folder all ``paths`` are in, or "" when they are in the current one or share none."""
+    try:
+        folder = os.path.commonpath([os.path.dirname(p) or "." for p in paths]) if paths else ""
+    except ValueError:  # absolute and relative paths mixed
+        return ""
+    return "" if folder in ("", ".", os.sep) else folder
 
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv")  # edgeemo.evaluate.video.VIDEO_CODECS, without importing cv2 for --help
