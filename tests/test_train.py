@@ -24,7 +24,7 @@ def test_train_tiny_then_resume(shared_data, tmp_path, cli):
     assert card["data"]["source"] == str(shared_data) and "images" not in json.dumps(card["data"]).lower().replace("train_images", "").replace("val_images", "")
     assert (out / "weights.pt").is_file() and (out / "curve.png").is_file() and len(card["history"]) == 1
     assert card["data"]["fingerprint"] == load_dataset(shared_data).restrict(tuple(card["labels"])).fingerprint()
-    assert card["calibration"]["fitted_on"] == f"the validation split ({card['data']['val_images']} images)"
+    assert card["calibration"] == {"skipped": "40 validation images; a temperature needs 100 or more"}  # too few to fit
     assert first.json()["calibration"] == card["calibration"]
     changed = cli(*args, "--epochs", "2", "--lr", "0.5")  # another experiment: its epochs must not join this history
     assert_one_line_error(changed, "was trained with --lr 0.002; this run asks 0.5")
@@ -33,7 +33,13 @@ def test_train_tiny_then_resume(shared_data, tmp_path, cli):
     card = json.loads((out / "model.json").read_text())
     assert [h["epoch"] for h in card["history"]] == [1, 2]  # epoch 1 was not run again
     assert set(card["validation"]) >= {"accuracy", "macro_recall", "macro_f1", "per_class", "confusion"}
-    assert card["calibration"]["temperature"] > 0
+    assert "skipped" in card["calibration"]
+    fitted = cli("train", "emolite", "--data", str(shared_data), "--out", str(tmp_path / "fitted"), "--limit", "480",
+                 "--batch-size", "16", "--seed", "3", "--epochs", "1", "--json")
+    assert fitted.code == 0, fitted.stderr
+    calibration = json.loads((tmp_path / "fitted" / "model.json").read_text())["calibration"]
+    assert calibration["fitted_on"] == "the validation split (120 images)" and 0.2 <= calibration["temperature"] <= 5
+    assert calibration["nll"][1] <= calibration["nll"][0] and fitted.json()["calibration"] == calibration
     plain = cli("train", "emolite", "--data", str(shared_data), "--out", str(tmp_path / "plain"), "--limit", "160",
                 "--batch-size", "16", "--seed", "3", "--epochs", "1", "--no-calibrate", "--json")
     assert plain.code == 0, plain.stderr

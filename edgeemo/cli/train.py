@@ -104,7 +104,9 @@ def train(
     console.print(f"best epoch {esc(result.best_epoch)}: val accuracy {v['accuracy']:.3f}, macro recall [bold]{v['macro_recall']:.3f}[/bold], "
                   f"macro F1 {v['macro_f1']:.3f}")
     c = result.calibration
-    if c:
+    if c and "skipped" in c:
+        console.print(f"not calibrated: {esc(c['skipped'])}")
+    elif c:
         console.print(f"calibrated on {esc(c['fitted_on'])}: logits / {c['temperature']:.2f}; faces under probability 0.5 "
                       f"{c['top_below_half'][0]:.0%} -> {c['top_below_half'][1]:.0%}, calibration error {c['ece'][0]:.3f} -> {c['ece'][1]:.3f}")
     console.print(f"weights {esc(result.weights)}  card {esc(result.card)}")

@@ -12,6 +12,7 @@ import numpy as np
 from edgeemo.errors import EdgeemoError
 
 UNCERTAIN_BELOW = 0.5  # the kiosk's default --threshold (edgeemo.kiosk.pipeline.DEFAULTS)
+MIN_IMAGES = 100  # fewer validation faces than this fit a temperature too noisy to fold into a model
 
 
 @dataclass
@@ -51,8 +52,9 @@ def calibration_error(p: np.ndarray, y: np.ndarray, bins: int = 15) -> float:
     return float(error)
 
 
-def fit_temperature(log_p: np.ndarray, y: np.ndarray, low: float = 0.05, high: float = 20.0) -> float:
-    """The T that minimises the NLL of softmax(log_p / T) (convex in 1/T): golden-section search on log T."""
+def fit_temperature(log_p: np.ndarray, y: np.ndarray, low: float = 0.2, high: float = 5.0) -> float:
+    """The T in [low, high] that minimises the NLL of softmax(log_p / T) (convex in 1/T): golden-section search on
+    log T. The bounds keep a model that is right on every face, or on none, from being made certain or uniform."""
     a, b = np.log(low), np.log(high)
     ratio = (np.sqrt(5) - 1) / 2
     c, d = b - ratio * (b - a), a + ratio * (b - a)

@@ -285,10 +285,15 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
     best = model if cfg.qat else create_model(cfg.arch, pretrained=False)  # a QAT state dict needs its quantizers
     best.load_state_dict(best_state)
     calibration = _calibration_done(out, state["best_epoch"])  # a resumed run whose best epoch was calibrated already
+    from edgeemo.train.calibrate import MIN_IMAGES
+
     if cfg.calibrate and not cfg.qat and calibration is None:
-        best, done = calibrate_weights(best, out / "weights.pt", x_val_t, y_val, spec.output,
-                                       f"the validation split ({len(y_val)} images)")
-        calibration = asdict(done)
+        if len(y_val) < MIN_IMAGES:
+            calibration = {"skipped": f"{len(y_val)} validation images; a temperature needs {MIN_IMAGES} or more"}
+        else:
+            best, done = calibrate_weights(best, out / "weights.pt", x_val_t, y_val, spec.output,
+                                           f"the validation split ({len(y_val)} images)")
+            calibration = asdict(done)
     validation = _plain(_validate(best, x_val_t, y_val, labels))
     card = card_of(validation)
     if calibration is not None:
