@@ -49,7 +49,7 @@ def train(
     low_res: Annotated[float, typer.Option("--low-res", min=0.0, max=1.0, metavar="P",
                                            help="With probability P train on the face shrunk to 3/8-3/4 of its side and upscaled back (small, distant faces; 48x48 datasets; 0 = off).")] = 0.0,
     classifier_only: Annotated[bool, typer.Option("--classifier-only", help="Re-train only the last linear layer of --init's model, features and BatchNorm frozen (decoupled training's second stage: features learned on natural sampling, classifier re-balanced with --balance 1).")] = False,
-    calibrate: Annotated[bool, typer.Option("--calibrate/--no-calibrate", help="Temperature scaling: fit one temperature on the validation split and fold it into the last layer, so the probabilities are calibrated (the kiosk's --threshold reads them); no prediction changes.")] = True,
+    calibrate: Annotated[bool, typer.Option("--calibrate/--no-calibrate", help="Temperature scaling: fit one temperature on the validation split (100 faces or more) and fold it into the last layer, so the probabilities are calibrated (the kiosk's --threshold reads them); no prediction changes.")] = True,
     qat: Annotated[bool, typer.Option("--qat", help="NNCF quantization-aware fine-tuning of trained weights (--init): exports an INT8 IR.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Use at most N training images (quick runs).")] = None,
     threads: Annotated[int | None, typer.Option("--threads", min=1, help="PyTorch CPU threads (default: all cores).")] = None,
