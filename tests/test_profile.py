@@ -148,3 +148,21 @@ def test_a_model_counts_the_same_in_every_format(tmp_path):
     costs = {a.format: profile(a.path) for a in result.artifacts}
     zoo = profile("emofast-pruned")
     assert {(c.macc, c.params) for c in costs.values()} == {(zoo.macc, zoo.params)} == {(7_931_365, 173_797)}
+
+
+@pytest.mark.slow
+def test_output_with_no_terminal_keeps_paths_whole(tmp_path):
+    """With no terminal anywhere (cron, CI, a service's log) Rich wrapped at 80 columns, splitting the model's cache
+    path over two lines of the log; such output is now LOG_WIDTH (200) wide. A terminal or COLUMNS still decides."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    log = subprocess.run([sys.executable, "-m", "edgeemo", "profile", "emolite"], cwd=ROOT, env={**env, "NO_COLOR": "1"},
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    assert log.returncode == 0, log.stderr
+    line = next(line for line in log.stdout.splitlines() if line.startswith("model: emolite"))
+    assert len(line) > 80 and line.endswith(")") and "/openvino/model.xml (openvino" in line, log.stdout

@@ -10,8 +10,22 @@ from typing import Annotated, Any, Callable, Iterator
 import typer
 from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+LOG_WIDTH = 200  # output with no terminal anywhere (cron, CI, a service's log): Rich's 80 split paths over two lines
+
+
+def _console(stderr: bool = False) -> Console:
+    """A terminal's own width (or COLUMNS); LOG_WIDTH when neither the output nor the input is a terminal."""
+    import os
+    import sys
+
+    stream = sys.stderr if stderr else sys.stdout
+    attached = any(f is not None and hasattr(f, "isatty") and f.isatty() for f in (stream, sys.stdin))
+    return Console(stderr=stderr, width=None if attached or os.environ.get("COLUMNS") else LOG_WIDTH)
+
+
+console = _console()
+err_console = _console(stderr=True)
+
 
 def esc(value: object) -> str:
     """User or data text for a Rich string: its '[' never reads as markup (paths, names, labels, split names)."""
