@@ -401,3 +401,21 @@ def test_temperature_and_erasing_are_recorded_in_the_card(shared_data, tmp_path,
     assert config["distill_temperature"] == 3.0 and config["erase"] == 0.5 and config["low_res"] == 0.3
     bad = cli("train", "emolite", "--data", str(shared_data), "--out", str(tmp_path / "bad"), "--distill-temperature", "0.5")
     assert bad.code == 2 and not (tmp_path / "bad").exists()
+
+
+def test_a_model_calibration_cannot_fold_into_keeps_its_weights(shared_data, tmp_path, monkeypatch):
+    """When the temperature cannot be folded into the layer (here: the first BatchNorm, with BatchNorms and ReLUs after
+    it, standing for an architecture whose output is not a softmax of its last layer), training still ends: the weights
+    stay as trained and the card says why they were not calibrated."""
+    import torch
+
+    from edgeemo.train import TrainConfig, calibrate, train
+
+    monkeypatch.setattr(calibrate, "last_layer", lambda model: next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)))
+    cfg = TrainConfig(arch="emolite", data=str(shared_data), out=str(tmp_path / "run"), epochs=1, limit=480, batch_size=16,
+                      threads=1)
+    result = train(cfg)
+    assert result.calibration == {"skipped": "temperature scaling: the model's output is not a softmax of its last layer's; "
+                                              "left as it was"}
+    card = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert card["calibration"] == result.calibration and card["training"]["finished"] is True

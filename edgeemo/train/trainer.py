@@ -291,9 +291,12 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochLog], None] = lambda log: N
         if len(y_val) < MIN_IMAGES:
             calibration = {"skipped": f"{len(y_val)} validation images; a temperature needs {MIN_IMAGES} or more"}
         else:
-            best, done = calibrate_weights(best, out / "weights.pt", x_val_t, y_val, spec.output,
-                                           f"the validation split ({len(y_val)} images)")
-            calibration = asdict(done)
+            try:
+                best, done = calibrate_weights(best, out / "weights.pt", x_val_t, y_val, spec.output,
+                                               f"the validation split ({len(y_val)} images)")
+                calibration = asdict(done)
+            except EdgeemoError as exc:  # an architecture it cannot fold into: the trained weights stand as they are
+                calibration = {"skipped": str(exc)}
     validation = _plain(_validate(best, x_val_t, y_val, labels))
     card = card_of(validation)
     if calibration is not None:
