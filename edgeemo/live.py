@@ -131,6 +131,11 @@ def run_kiosk(model: str, source: str, interval: str = DEFAULTS["interval"], out
             on_note(f"{model} was trained on eyes-level faces but the {faces.name} detector gives no keypoints: not aligned")
     if align and not isinstance(faces, BlazeFaceDetector):
         raise EdgeemoError(f"--align needs face keypoints: the {faces.name} detector gives none (use --detector blazeface)")
+    from edgeemo.evaluate import calibrated
+
+    if threshold > 0 and not calibrated(model):
+        on_note(f"{model}: its card records no calibration, so --threshold {threshold:g} reads its probabilities as they "
+                "are (edgeemo train calibrates; docs/kiosk.md)")
     pipeline = KioskPipeline(faces, classifier(predictor), labels, margin,
                              IoUTracker(labels, half_life_s=smooth_s, threshold=threshold), align=align)
     results: list[FrameResult] = []

@@ -279,3 +279,16 @@ def test_mkv_test_clip_is_lossless_ffv1(shared_data, tmp_path):
     writer.release()
     cap = cv2.VideoCapture(str(again))
     assert all(np.array_equal(frame, cap.read()[1]) for frame in frames)
+
+
+def test_run_says_when_the_threshold_reads_uncalibrated_probabilities(clip, shared_data, cli, tmp_path):
+    """The zoo's probabilities are calibrated (their cards record a temperature), so --threshold means the same for
+    each; weights whose card records none (here: too few validation faces to fit one) get a note saying so."""
+    trained = cli("train", "emolite", "--data", str(shared_data), "--out", str(tmp_path / "t"), "--limit", "160",
+                  "--batch-size", "16", "--epochs", "1", "--json")
+    assert trained.code == 0, trained.stderr
+    own = cli("run", "-m", str(tmp_path / "t" / "weights.pt"), "-s", str(clip), "--max-frames", "10", "--out", str(tmp_path / "a.jsonl"))
+    assert own.code == 0, own.stderr
+    assert "records no calibration, so --threshold 0.5 reads its probabilities as they are" in " ".join(own.stderr.split())
+    zoo = cli("run", "-m", "emolite", "-s", str(clip), "--max-frames", "10", "--out", str(tmp_path / "b.jsonl"))
+    assert zoo.code == 0 and "calibration" not in zoo.stderr, zoo.stderr

@@ -77,6 +77,12 @@ def label_precision(ref: str) -> dict[str, float] | None:
     return figures or None
 
 
+def calibrated(ref: str) -> bool:
+    """Whether the card that says how the model was trained records a temperature (``edgeemo train`` and the zoo's
+    scripts/calibrate_zoo.py): only then do its probabilities mean what the kiosk's --threshold takes them to mean."""
+    return bool((_training_card(ref).get("calibration") or {}).get("temperature"))
+
+
 def trained_aligned(ref: str) -> bool:
     """Whether the model was trained on eyes-level faces (``edgeemo train --align``; convert carries the fact into
     its artifacts' card): eval and run then align too."""
@@ -181,4 +187,4 @@ def evaluate(predictor: Predictor, data: str, split: str = "auto", classes: list
                       computed_in=predictor.precision, aligned=align, **metrics)
 
 
-__all__ = ["ClassMetrics", "EvalResult", "SplitPlan", "evaluate", "labeled_batches", "plan_split", "prepare", "trained_aligned"]
+__all__ = ["ClassMetrics", "EvalResult", "SplitPlan", "calibrated", "evaluate", "labeled_batches", "plan_split", "prepare", "trained_aligned"]
