@@ -3,9 +3,10 @@ end of training (edgeemo.train.calibrate), and record it in models/NAME.json.
 
 The zoo's weights were trained before training calibrated them: balanced sampling, logit adjustment, label smoothing
 and soft teachers left them under-confident (a third of emofast-pruned's validation faces under probability 0.5,
-which the kiosk counts as "uncertain"). The temperature is fitted on the split the card's epoch was chosen on; the
-test split and ckplus48_dev play no part. No predicted class changes, so the card's figures stand (the script
-re-measures the validation split and says so).
+which the kiosk counts as "uncertain"). The temperature is fitted only on the validation split of the dataset the card
+says the model was trained on (the split its epoch was chosen on; any other folder is refused), so no held-out face
+plays a part. No predicted class changes, so the card's figures stand (the script re-measures the validation split
+and says so).
 
     .venv/bin/python scripts/calibrate_zoo.py emofast-pruned mini-xception --data ../shared/data/facial_expressions
 """
@@ -25,9 +26,8 @@ def main() -> int:
 
     import torch
 
-    from edgeemo.data import load_dataset
     from edgeemo.data.preprocess import normalize
-    from edgeemo.evaluate import plan_split
+    from edgeemo.evaluate import plan_split, prepare
     from edgeemo.models import create_model, get_spec, weights_path, zoo_dir
     from edgeemo.train.trainer import _load_pixels, _validate, calibrate_weights
 
@@ -42,8 +42,7 @@ def main() -> int:
         plan = plan_split(name, args.data, "val")
         if not plan.own:
             raise SystemExit(f"{name}: its card does not say it was trained on {args.data}")
-        val = load_dataset(args.data).restrict(tuple(labels)).split("val", plan.val_fraction, plan.seed, plan.test_fraction)
-        x, y, _ = _load_pixels(val, spec, labels)
+        x, y, _ = _load_pixels(prepare(args.data, spec.labels, plan, None), spec, labels)
         x = torch.from_numpy(normalize(x, spec))
         model = create_model(name, pretrained=True)
         before = _validate(model, x, y, labels)

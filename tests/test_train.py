@@ -280,15 +280,14 @@ def test_committed_weights_are_calibrated_on_their_validation_split(name, shared
     import torch
 
     from edgeemo.data.preprocess import normalize
-    from edgeemo.evaluate import plan_split
+    from edgeemo.evaluate import plan_split, prepare
     from edgeemo.models import create_model, get_spec
     from edgeemo.train.calibrate import calibration_error, fit_temperature, log_probabilities, softmax_of
     from edgeemo.train.trainer import _load_pixels
 
     card = json.loads((zoo_dir() / f"{name}.json").read_text())["calibration"]
     spec = get_spec(name)
-    plan = plan_split(name, str(shared_data), "val")
-    val = load_dataset(shared_data).restrict(spec.labels).split("val", plan.val_fraction, plan.seed, plan.test_fraction)
+    val = prepare(str(shared_data), spec.labels, plan_split(name, str(shared_data), "val"), None)
     x, y, _ = _load_pixels(val, spec, list(spec.labels))
     log_p = log_probabilities(create_model(name, pretrained=True), torch.from_numpy(normalize(x, spec)), spec.output)
     assert card["images"] == len(y) and card["ece"][1] < card["ece"][0] and card["nll"][1] < card["nll"][0]

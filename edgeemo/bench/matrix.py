@@ -55,13 +55,13 @@ def run_matrix(folder: str | Path, threads: int | None = 1, iterations: int = 20
     card_path = folder / "model.json"
     card = json.loads(card_path.read_text()) if card_path.is_file() else {}
     found = [(folder / rel, fmt, prec, rts) for rel, fmt, prec, rts in ARTIFACTS if (folder / rel).is_file()]
-    if not found and folder.is_file() and format_of(folder) is not None:
-        raise EdgeemoError(f"--matrix takes the folder of artifacts, not one of them: bench --matrix {_folder_of(folder)}")
-    if not found and not folder.is_dir():  # a zoo name or a model file: --matrix reads a convert/quantize folder
-        raise EdgeemoError(f"--matrix takes a folder of artifacts, not {folder}: make one with `edgeemo convert {folder} "
-                           f"--out DIR` (and `edgeemo quantize {folder} --out DIR` for INT8), or let `edgeemo optimize "
-                           f"{folder}` convert, quantize and time every candidate for a target")
     if not found:
+        if folder.is_file() and format_of(folder) is not None:
+            raise EdgeemoError(f"--matrix takes the folder of artifacts, not one of them: bench --matrix {_folder_of(folder)}")
+        if not folder.is_dir():  # a zoo name or a model file: --matrix reads a convert/quantize folder
+            raise EdgeemoError(f"--matrix takes a folder of artifacts, not {folder}: make one with `edgeemo convert {folder} "
+                               f"--out DIR` (and `edgeemo quantize {folder} --out DIR` for INT8), or let `edgeemo optimize "
+                               f"{folder}` convert, quantize and time every candidate for a target")
         raise EdgeemoError(f"{folder}: no artifacts (model.onnx, openvino/model.xml, model.tflite, ...); run `edgeemo convert` first")
     rows: list[MatrixRow] = []
     accuracy_cache: dict[tuple, tuple] = {}

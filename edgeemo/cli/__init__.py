@@ -47,17 +47,16 @@ def _command(group: typer.Typer, name: str, function) -> None:
     group.command(name, help="\n\n".join(paragraphs) or None, short_help=paragraphs[0] or None)(function)
 
 
-keys_app = typer.Typer(help="Signing keys for bundles (Ed25519).", no_args_is_help=True)
-_command(keys_app, "new", deploy_cmd.keys_new)
 for _name, _function in [("demo", demo_cmd.demo), ("report", demo_cmd.report), ("models", models_cmd.models),
                          ("profile", profile_cmd.profile), ("convert", convert_cmd.convert), ("eval", eval_cmd.evaluate),
                          ("quantize", quantize_cmd.quantize), ("train", train_cmd.train), ("bench", bench_cmd.bench),
                          ("optimize", optimize_cmd.optimize), ("targets", targets_cmd.targets), ("deploy", deploy_cmd.deploy),
-                         ("unpack", deploy_cmd.unpack)]:
+                         ("unpack", deploy_cmd.unpack), ("run", run_cmd.run), ("testclip", run_cmd.testclip),
+                         ("predict", run_cmd.predict)]:
     _command(app, _name, _function)
+keys_app = typer.Typer(help="Signing keys for bundles (Ed25519).", no_args_is_help=True)
+_command(keys_app, "new", deploy_cmd.keys_new)
 app.add_typer(keys_app, name="keys")
-for _name, _function in [("run", run_cmd.run), ("testclip", run_cmd.testclip), ("predict", run_cmd.predict)]:
-    _command(app, _name, _function)
 
 
 def _version(value: bool) -> None:
